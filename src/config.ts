@@ -1,0 +1,218 @@
+/**
+ * The one source of configuration: a zod schema for the whole file (SPEC §2.3), the environment
+ * overrides of §2.2, and start-up validation that names every problem by its key.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+const DEFAULT_UA =
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/146.0.0.0 Safari/537.36';
+
+const httpUrl = z.string().refine((s) => /^https?:\/\/[^\s/]+/.test(s), 'must be an http(s) URL');
+const wsUrl = z.string().refine((s) => /^wss?:\/\/[^\s/]+/.test(s), 'must be a ws(s) URL');
+const snowflake = z.string().regex(/^\d{5,25}$/, 'must be a Discord id (digits)');
+
+const accountSchema = z.strictObject({
+  enable: z.boolean().default(true),
+  token: z.string().min(1, 'must not be empty'),
+  guild_id: snowflake.optional(),
+  channel_id: snowflake,
+  useragent: z.string().min(1).default(DEFAULT_UA),
+  concurrency: z.number().int().min(1).max(12).default(3),
+  timeoutMinutes: z.number().positive().max(24 * 60).default(10),
+});
+
+const proxySchema = z.strictObject({
+  server: httpUrl.default('https://discord.com'),
+  cdn: httpUrl.default('https://cdn.discordapp.com'),
+  gateway: wsUrl.default('wss://gateway.discord.gg'),
+  upload: httpUrl.default('https://discord-attachments-uploads-prd.storage.googleapis.com'),
+  inpaint: httpUrl.default('https://936929561302675456.discordsays.com'),
+});
+
+const storeSchema = z.strictObject({
+  url: z
+    .string()
+    .refine((s) => /^(sqlite|redis|rediss):\/\/.+/.test(s), 'must be sqlite://<path> or redis://host:port/db')
+    .default('sqlite://data/midjourney-bridge.sqlite'),
+  expiredDates: z.number().positive().default(30),
+});
+
+const bannedWordsSchema = z.union([
+  z.null(),
+  z.array(z.string().min(1)),
+  z.strictObject({ file: z.string().min(1) }),
+]);
+
+const settingsSchema = z.strictObject({
+  debug: z.boolean().default(false),
+  secret: z.string().default(''),
+  notifyUrl: z.union([z.literal(''), httpUrl]).default(''),
+  apiPrefix: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]*$/, 'must be letters, digits, - or _ (no slashes)')
+    .default(''),
+  bannedWords: bannedWordsSchema.default(null),
+  maxQueue: z.number().int().min(0).default(100),
+  maxImageBytes: z.number().int().positive().default(10 * 1024 * 1024),
+  interactionIntervalMs: z.number().int().min(0).default(1000),
+  allowPrivateNetworks: z.boolean().default(false),
+});
+
+const telegramSchema = z.strictObject({
+  token: z.string().default(''),
+  apiRoot: httpUrl.default('https://api.telegram.org'),
+  allowedUsers: z.array(z.union([z.number().int(), z.string().regex(/^@?\w+$/)])).default([]),
+  admins: z.array(z.union([z.number().int(), z.string().regex(/^@?\w+$/)])).default([]),
+  maxJobsPerUser: z.number().int().min(1).default(3),
+  webhook: z.union([z.null(), z.strictObject({ url: httpUrl, secret: z.string().default('') })]).default(null),
+});
+
+const commandSchema = z.strictObject({ id: snowflake, version: snowflake });
+
+const midjourneySchema = z.strictObject({
+  commands: z
+    .strictObject({
+      imagine: commandSchema.optional(),
+      describe: commandSchema.optional(),
+      blend: commandSchema.optional(),
+    })
+    .default({}),
+});
+
+/** The whole configuration file; every section optional, every key defaulted. */
+export const configSchema = z
+  .strictObject({
+    listen: httpUrl.default('http://0.0.0.0:8686'),
+    accounts: z.array(accountSchema).default([]),
+    proxy: proxySchema.default(proxySchema.parse({})),
+    store: storeSchema.default(storeSchema.parse({})),
+    settings: settingsSchema.default(settingsSchema.parse({})),
+    telegram: telegramSchema.default(telegramSchema.parse({})),
+    midjourney: midjourneySchema.default(midjourneySchema.parse({})),
+    sandbox: z.strictObject({ speed: z.number().positive().max(10_000).default(1) }).default({ speed: 1 }),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .superRefine((cfg, ctx) => {
+    const seen = new Map<string, number>();
+    cfg.accounts.forEach((a, i) => {
+      const prev = seen.get(a.channel_id);
+      if (prev !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['accounts', i, 'channel_id'],
+          message: `duplicates accounts[${prev}].channel_id`,
+        });
+      }
+      seen.set(a.channel_id, i);
+    });
+  });
+
+export type Config = z.infer<typeof configSchema>;
+export type AccountConfig = z.infer<typeof accountSchema>;
+export type ProxyConfig = z.infer<typeof proxySchema>;
+export type SettingsConfig = z.infer<typeof settingsSchema>;
+export type TelegramConfig = z.infer<typeof telegramSchema>;
+
+/** Start-up configuration problems, one readable line per problem. */
+export class ConfigError extends Error {
+  readonly code = 'CONFIG_INVALID';
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function keyName(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const p of path) {
+    if (typeof p === 'number') out += `[${p}]`;
+    else out += out ? `.${String(p)}` : String(p);
+  }
+  return out || '(root)';
+}
+
+function applyEnv(raw: Record<string, unknown>, env: Env, problems: string[]): void {
+  const section = (name: string): Record<string, unknown> => {
+    const cur = raw[name];
+    if (cur && typeof cur === 'object' && !Array.isArray(cur)) return cur as Record<string, unknown>;
+    const fresh: Record<string, unknown> = {};
+    raw[name] = fresh;
+    return fresh;
+  };
+  if (env.PORT) {
+    const port = Number(env.PORT);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) problems.push(`PORT: must be a port number`);
+    else {
+      const listen = new URL(typeof raw.listen === 'string' ? raw.listen : 'http://0.0.0.0:8686');
+      listen.port = String(port);
+      raw.listen = listen.origin;
+    }
+  }
+  if (env.MJB_SECRET !== undefined) section('settings').secret = env.MJB_SECRET;
+  if (env.TELEGRAM_BOT_TOKEN !== undefined) section('telegram').token = env.TELEGRAM_BOT_TOKEN;
+  if (env.MJB_STORE) section('store').url = env.MJB_STORE;
+  if (env.LOG_LEVEL) raw.logLevel = env.LOG_LEVEL;
+  if (env.DISCORD_TOKEN || env.DISCORD_CHANNEL_ID) {
+    if (!env.DISCORD_TOKEN || !env.DISCORD_CHANNEL_ID) {
+      problems.push('DISCORD_TOKEN and DISCORD_CHANNEL_ID: both are needed to add an account');
+      return;
+    }
+    const accounts = Array.isArray(raw.accounts) ? raw.accounts : [];
+    accounts.push({
+      token: env.DISCORD_TOKEN,
+      channel_id: env.DISCORD_CHANNEL_ID,
+      ...(env.DISCORD_GUILD_ID ? { guild_id: env.DISCORD_GUILD_ID } : {}),
+    });
+    raw.accounts = accounts;
+  }
+}
+
+/**
+ * Reads the file named by `MJB_CONFIG` (else `./config.json` if present), applies the environment
+ * and validates everything. Throws {@link ConfigError} listing every problem.
+ */
+export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config {
+  const problems: string[] = [];
+  let raw: Record<string, unknown> = {};
+  const named = env.MJB_CONFIG;
+  const path = named ?? `${cwd}/config.json`;
+  if (named && !existsSync(named)) throw new ConfigError([`MJB_CONFIG: file ${named} does not exist`]);
+  if (existsSync(path)) {
+    try {
+      const parsed: unknown = JSON.parse(readFileSync(path, 'utf8'));
+      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+        throw new ConfigError([`${path}: must hold a JSON object`]);
+      }
+      raw = parsed as Record<string, unknown>;
+    } catch (err) {
+      if (err instanceof ConfigError) throw err;
+      throw new ConfigError([`${path}: not valid JSON (${(err as Error).message})`]);
+    }
+  }
+  return parseConfig(raw, env, problems);
+}
+
+/** Validates an already-parsed configuration object (plus environment overrides). */
+export function parseConfig(raw: Record<string, unknown>, env: Env = {}, problems: string[] = []): Config {
+  const copy = structuredClone(raw);
+  applyEnv(copy, env, problems);
+  const result = configSchema.safeParse(copy);
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      if (issue.code === 'unrecognized_keys') {
+        for (const k of issue.keys) problems.push(`${keyName([...issue.path, k])}: unknown key`);
+      } else {
+        problems.push(`${keyName(issue.path)}: ${issue.message}`);
+      }
+    }
+  }
+  if (problems.length > 0 || !result.success) throw new ConfigError(problems);
+  return result.data;
+}
+
+/** The accounts that will actually be used. */
+export function enabledAccounts(cfg: Config): AccountConfig[] {
+  return cfg.accounts.filter((a) => a.enable);
+}

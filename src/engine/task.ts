@@ -1,0 +1,49 @@
+/**
+ * The task: what `/task/fetch` returns and `notifyUrl` receives (SPEC §3.1, fields in this order),
+ * plus engine-private bookkeeping kept beside it in the store.
+ */
+import { z } from 'zod';
+import { ACTIONS } from '../midjourney/actions.ts';
+
+export const TASK_STATUSES = ['PENDING', 'STARTED', 'SUBMITTED', 'RUNNING', 'FINISHED', 'FAILED'] as const;
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+
+const buttonSchema = z.looseObject({
+  type: z.number(),
+  style: z.number().optional(),
+  label: z.string().optional(),
+  emoji: z.looseObject({ name: z.string().optional(), id: z.string().nullable().optional() }).optional(),
+  custom_id: z.string(),
+});
+export type TaskButton = z.infer<typeof buttonSchema>;
+
+/** The public task JSON (§3.1). */
+export const taskSchema = z.object({
+  id: z.string(),
+  action: z.enum(ACTIONS),
+  status: z.enum(TASK_STATUSES),
+  submitTime: z.number().nullable(),
+  startTime: z.number().nullable(),
+  finishTime: z.number().nullable(),
+  progress: z.string().nullable(),
+  imageUrl: z.string().nullable(),
+  imageRawUrl: z.string().nullable(),
+  prompt: z.string(),
+  finalPrompt: z.string().nullable(),
+  params: z.record(z.string(), z.unknown()),
+  images: z.array(z.string()),
+  description: z.string().nullable(),
+  prompts: z.array(z.string()),
+  failReason: z.string().nullable(),
+  messageHash: z.string().nullable(),
+  messageId: z.string().nullable(),
+  discordId: z.string().nullable(),
+  queuePosition: z.number().nullable(),
+  data: z.unknown(),
+  buttons: z.array(z.array(buttonSchema)),
+});
+export type Task = z.infer<typeof taskSchema>;
+
+export function isTerminal(status: TaskStatus): boolean {
+  return status === 'FINISHED' || status === 'FAILED';
+}

@@ -1,0 +1,34 @@
+/**
+ * The task actions of SPEC §4. The name is what the API and the task JSON show.
+ */
+export const ACTIONS = [
+  'IMAGINE',
+  'DESCRIBE',
+  'BLEND',
+  'UPSCALE',
+  'VARIATION',
+  'REROLL',
+  'VARIATION_STRONG',
+  'VARIATION_SUBTLE',
+  'VARIATION_REGION',
+  'ZOOMOUT',
+  'MAKE_SQUARE',
+  'ZOOMOUT_CUSTOM',
+  'PANLEFT',
+  'PANRIGHT',
+  'PANUP',
+  'PANDOWN',
+  'UPSCALE_V5_2X',
+  'UPSCALE_V5_4X',
+  'UPSCALE_V6_2X_SUBTLE',
+  'UPSCALE_V6_2X_CREATIVE',
+  'PIC_READER',
+  'CANCEL_JOB',
+] as const;
+
+export type Action = (typeof ACTIONS)[number];
+
+/** Actions started by a button on a finished task (everything but the three slash commands). */
+export function isFollowUp(action: Action): boolean {
+  return action !== 'IMAGINE' && action !== 'DESCRIBE' && action !== 'BLEND';
+}
