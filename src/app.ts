@@ -1,0 +1,105 @@
+/**
+ * Wires the rooms together: configuration → (sandbox when no account is enabled) → store →
+ * engine → HTTP front (→ Telegram front). Tests start the whole service in-process through here.
+ */
+import type { AccountConfig, Config } from './config.ts';
+import { enabledAccounts } from './config.ts';
+import { loadBannedWords } from './engine/banned-words.ts';
+import { Engine } from './engine/engine.ts';
+import { fetchImage } from './engine/guarded-fetch.ts';
+import { createMetrics, type EngineMetrics } from './engine/metrics.ts';
+import { Notifier } from './engine/notifier.ts';
+import { TaskStore } from './engine/store.ts';
+import { createApiServer } from './http/server.ts';
+import type { Logger } from './log.ts';
+import { type Sandbox, startSandbox } from './sandbox/index.ts';
+
+export interface App {
+  config: Config;
+  engine: Engine;
+  store: TaskStore;
+  metrics: EngineMetrics;
+  sandbox: Sandbox | undefined;
+  /** Base URL the API listens on (e.g. `http://127.0.0.1:8686`). */
+  url: string;
+  close(): Promise<void>;
+}
+
+export interface AppOptions {
+  logger: Logger;
+  /** Reuse a running sandbox (tests) instead of starting one. */
+  sandbox?: Sandbox;
+  /** Timings for tests. */
+  engine?: { backoff?: { minMs: number; maxMs: number }; deleteGraceMs?: number; modalTimeoutMs?: number };
+  notifierRetryMs?: number;
+}
+
+/** Starts the whole service; `close()` stops it gracefully. */
+export async function startApp(input: Config, opts: AppOptions): Promise<App> {
+  const logger = opts.logger;
+  let config = input;
+  let sandbox = opts.sandbox;
+  const live = enabledAccounts(config).length > 0 && !sandbox;
+  let ownSandbox = false;
+  if (!live) {
+    if (!sandbox) {
+      sandbox = await startSandbox({ speed: config.sandbox.speed, logger });
+      ownSandbox = true;
+    }
+    const accounts: AccountConfig[] = sandbox.accounts.map((a) => ({
+      enable: true,
+      token: a.token,
+      channel_id: a.channel_id,
+      guild_id: a.guild_id,
+      useragent: config.accounts[0]?.useragent ?? 'Mozilla/5.0 (sandbox)',
+      concurrency: 3,
+      timeoutMinutes: 10,
+    }));
+    config = { ...config, accounts, proxy: sandbox.proxy };
+    logger.warn(
+      { sandbox: sandbox.proxy.server, speed: config.sandbox.speed },
+      'SANDBOX MODE: no Discord account configured, running against the simulated Midjourney',
+    );
+  }
+  const store = new TaskStore({ url: config.store.url, expiredDays: config.store.expiredDates });
+  const metrics = createMetrics({ defaults: true });
+  const settings = config.settings;
+  const notifier = new Notifier({
+    secret: settings.secret,
+    allowPrivateNetworks: settings.allowPrivateNetworks,
+    logger,
+    onResult: (result: string) => metrics.callbacks.inc({ result }),
+    ...(opts.notifierRetryMs !== undefined ? { retryBaseMs: opts.notifierRetryMs } : {}),
+  });
+  const banned = loadBannedWords(settings.bannedWords);
+  const engine = new Engine({
+    config,
+    mode: live ? 'live' : 'sandbox',
+    store,
+    logger,
+    metrics,
+    notifier,
+    bannedWord: (prompt) => banned.find(prompt),
+    fetchImage: (url) =>
+      fetchImage(url, { maxBytes: settings.maxImageBytes, allowPrivateNetworks: settings.allowPrivateNetworks }),
+    ...opts.engine,
+  });
+  await engine.start();
+  const api = createApiServer({ engine, config, logger, metricsRegistry: metrics.registry });
+  const { url } = await api.listen();
+  logger.info({ url, mode: engine.mode }, 'midjourney-bridge listening');
+  return {
+    config,
+    engine,
+    store,
+    metrics,
+    sandbox,
+    url,
+    async close() {
+      await api.close();
+      await engine.stop();
+      await store.close();
+      if (ownSandbox) await sandbox?.close();
+    },
+  };
+}

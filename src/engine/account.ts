@@ -1,0 +1,129 @@
+/**
+ * One Discord account at work: its gateway session, its REST client, its slots, and the
+ * one-at-a-time, spaced sending of interactions (SPEC §6.1, §6.2).
+ */
+import { EventEmitter } from 'node:events';
+import type { AccountConfig } from '../config.ts';
+import { GatewayClient } from '../discord/gateway.ts';
+import { RestClient } from '../discord/rest.ts';
+import type { Logger } from '../log.ts';
+import type { AccountHealth } from './api.ts';
+
+export type AccountState = AccountHealth['state'];
+
+export interface AccountOptions {
+  config: AccountConfig;
+  proxy: { server: string; gateway: string; upload: string; inpaint: string };
+  interactionIntervalMs: number;
+  logger: Logger;
+  /** Gateway reconnect backoff, small in tests. */
+  backoff?: { minMs: number; maxMs: number };
+  onRestResponse?: (info: { method: string; route: string; status: number }) => void;
+}
+
+interface AccountEvents {
+  state: [state: AccountState, reason: string | null];
+  dispatch: [t: string, d: unknown];
+}
+
+/** An account of the pool; the engine listens to `dispatch` and `state`. */
+export class Account extends EventEmitter<AccountEvents> {
+  readonly id: string;
+  readonly config: AccountConfig;
+  readonly gateway: GatewayClient;
+  readonly rest: RestClient;
+  state: AccountState = 'connecting';
+  reason: string | null = null;
+  /** Task ids holding a slot (STARTED, SUBMITTED, RUNNING). */
+  readonly running = new Set<string>();
+  lastUsedAt = 0;
+  /** After a `Queue full` notice the account takes no new work until then. */
+  busyUntil = 0;
+  private sendChain: Promise<unknown> = Promise.resolve();
+  private lastInteractionAt = 0;
+
+  constructor(private readonly opts: AccountOptions) {
+    super();
+    this.config = opts.config;
+    this.id = opts.config.channel_id;
+    this.gateway = new GatewayClient({
+      token: opts.config.token,
+      url: opts.proxy.gateway,
+      userAgent: opts.config.useragent,
+      logger: opts.logger,
+      ...(opts.backoff ? { backoff: opts.backoff } : {}),
+    });
+    this.rest = new RestClient({
+      baseUrl: opts.proxy.server,
+      token: opts.config.token,
+      userAgent: opts.config.useragent,
+      logger: opts.logger,
+      ...(opts.onRestResponse ? { onResponse: opts.onRestResponse } : {}),
+    });
+    this.gateway.on('dispatch', (ev) => this.emit('dispatch', ev.t, ev.d));
+    this.gateway.on('state', (ev) => {
+      if (this.state === 'disabled') return;
+      if (ev.to === 'ready') this.setState('ready', null);
+      else if (ev.to === 'reconnecting') this.setState('reconnecting', ev.reason ?? null);
+      else if (ev.to === 'connecting') this.setState('connecting', null);
+    });
+    this.gateway.on('fatal', (ev) => this.disable(ev.code === 4004 ? 'token invalid' : `gateway closed ${ev.code}: ${ev.reason}`));
+  }
+
+  get sessionId(): string {
+    return this.gateway.sessionId ?? '';
+  }
+
+  get freeSlots(): number {
+    return this.config.concurrency - this.running.size;
+  }
+
+  /** Takes new work now. */
+  get usable(): boolean {
+    return this.state === 'ready' && Date.now() >= this.busyUntil;
+  }
+
+  start(): void {
+    this.gateway.connect();
+  }
+
+  async stop(): Promise<void> {
+    await this.gateway.close();
+  }
+
+  disable(reason: string): void {
+    if (this.state === 'disabled') return;
+    this.setState('disabled', reason);
+    void this.gateway.close().catch(() => {});
+  }
+
+  /**
+   * Sends one interaction: one at a time per account, at least `interactionIntervalMs` apart.
+   * Resolves when Discord accepted it (204); rejects with the REST client's typed error.
+   */
+  interact(payload: unknown): Promise<void> {
+    const run = async (): Promise<void> => {
+      const wait = this.lastInteractionAt + this.opts.interactionIntervalMs - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      try {
+        await this.rest.request('POST', '/interactions', { json: payload });
+      } finally {
+        this.lastInteractionAt = Date.now();
+      }
+    };
+    const p = this.sendChain.then(run, run);
+    this.sendChain = p.catch(() => {});
+    return p;
+  }
+
+  health(queued: number): AccountHealth {
+    return { id: this.id, state: this.state, reason: this.reason, running: this.running.size, queued };
+  }
+
+  private setState(state: AccountState, reason: string | null): void {
+    if (this.state === state && this.reason === reason) return;
+    this.state = state;
+    this.reason = reason;
+    this.emit('state', state, reason);
+  }
+}

@@ -1,0 +1,139 @@
+/**
+ * Applies a Midjourney message to the task it matched (SPEC §6.4, §6.6): notices fail, requeue or
+ * disable; progress sets percentage and preview; the result message finishes the task.
+ */
+import type { DiscordAttachment, DiscordMessage } from '../discord/types.ts';
+import type { Logger } from '../log.ts';
+import {
+  classifyNotice,
+  extractJobHash,
+  isPreviewAttachment,
+  parseContent,
+  parseDescribePrompts,
+  resultButtons,
+} from '../midjourney/index.ts';
+import type { Account } from './account.ts';
+import { replaceCdn } from './cdn.ts';
+import type { TaskIndex } from './matcher.ts';
+import type { TaskRecord } from './store.ts';
+import type { Task, TaskButton } from './task.ts';
+
+export interface FollowContext {
+  cdnOrigin: string;
+  index: TaskIndex;
+  logger: Logger;
+  deleteGraceMs: number;
+  mutate(rec: TaskRecord, change: (task: Task, meta: TaskRecord['meta']) => void): boolean;
+  finish(rec: TaskRecord, change: (task: Task, meta: TaskRecord['meta']) => void): void;
+  fail(rec: TaskRecord, reason: string): Promise<Task>;
+  requeue(rec: TaskRecord, account: Account): void;
+  disableAccount(account: Account, reason: string): void;
+  clickCancel(rec: TaskRecord, account: Account): Promise<void>;
+  isLive(taskId: string): boolean;
+}
+
+function buttonsOf(msg: DiscordMessage): TaskButton[][] {
+  return resultButtons(msg) as TaskButton[][];
+}
+
+/** Moves `rec` according to `msg` (already matched to it). */
+export function applyMessage(ctx: FollowContext, rec: TaskRecord, account: Account, msg: DiscordMessage): void {
+  const notice = classifyNotice(msg);
+  if (notice) {
+    switch (notice.kind) {
+      case 'fail':
+        void ctx.fail(rec, notice.reason);
+        return;
+      case 'account':
+        void ctx.fail(rec, notice.reason);
+        ctx.disableAccount(account, notice.title);
+        return;
+      case 'requeue':
+        ctx.logger.warn({ task: rec.task.id, account: account.id }, 'Midjourney queue full; task goes back to the queue');
+        ctx.requeue(rec, account);
+        return;
+      default:
+        ctx.logger.info({ task: rec.task.id, title: notice.title }, 'Midjourney notice');
+        ctx.mutate(rec, (t) => {
+          if (t.status === 'STARTED' || t.status === 'SUBMITTED') t.status = 'RUNNING';
+        });
+        return;
+    }
+  }
+
+  const hash = extractJobHash(msg);
+  if (rec.task.action === 'DESCRIBE') {
+    const embed = msg.embeds?.[0];
+    const prompts = embed?.description ? parseDescribePrompts(embed.description) : [];
+    if (prompts.length > 0 && embed?.description) {
+      const image = embed.image?.url ?? null;
+      ctx.index.addMessage(msg.id, rec.task.id);
+      ctx.finish(rec, (t, m) => {
+        t.description = embed.description ?? null;
+        t.prompts = prompts;
+        t.imageRawUrl = image;
+        t.imageUrl = image ? replaceCdn(image, ctx.cdnOrigin) : null;
+        t.messageId = msg.id;
+        t.buttons = buttonsOf(msg);
+        m.messageFlags = msg.flags ?? 0;
+      });
+      return;
+    }
+    markProgress(ctx, rec, msg, null, hash, null);
+    return;
+  }
+
+  const parsed = parseContent(msg.content ?? '');
+  if (parsed.status === 'stopped') {
+    void ctx.fail(rec, 'cancelled');
+    return;
+  }
+  const attachments = msg.attachments ?? [];
+  const result = attachments.find((a) => !isPreviewAttachment(a));
+  const inProgress = parsed.status === 'waiting' || parsed.status === 'running' || parsed.status === 'paused';
+  if (result && !inProgress) {
+    ctx.index.addMessage(msg.id, rec.task.id);
+    ctx.finish(rec, (t, m) => {
+      t.messageId = msg.id;
+      t.messageHash = hash ?? t.messageHash;
+      t.imageRawUrl = result.url;
+      t.imageUrl = replaceCdn(result.url, ctx.cdnOrigin);
+      t.buttons = buttonsOf(msg);
+      t.finalPrompt = parsed.prompt ?? t.finalPrompt;
+      m.messageFlags = msg.flags ?? 0;
+    });
+    return;
+  }
+  const preview = attachments.find((a) => isPreviewAttachment(a)) ?? null;
+  markProgress(ctx, rec, msg, parsed.progress, hash, preview, parsed.prompt);
+  if (rec.meta.cancelRequested && hash && rec.meta.progressMessageId) {
+    void ctx.clickCancel(rec, account).catch(() => {});
+  }
+}
+
+function markProgress(
+  ctx: FollowContext,
+  rec: TaskRecord,
+  msg: DiscordMessage,
+  progress: number | null,
+  hash: string | null,
+  preview: DiscordAttachment | null,
+  echoed?: string | null,
+): void {
+  ctx.index.addMessage(msg.id, rec.task.id);
+  if (hash) ctx.index.addHash(hash, rec.task.id);
+  ctx.mutate(rec, (t, m) => {
+    t.status = 'RUNNING';
+    m.progressMessageId = msg.id;
+    m.progressFlags = msg.flags ?? m.progressFlags;
+    if (hash) t.messageHash = hash;
+    if (progress !== null) t.progress = `${progress}%`;
+    else if (t.progress === null) t.progress = '0%';
+    if (preview) {
+      t.imageRawUrl = preview.url;
+      t.imageUrl = replaceCdn(preview.url, ctx.cdnOrigin);
+    }
+    if (msg.components) t.buttons = buttonsOf(msg);
+    if (echoed) t.finalPrompt = echoed;
+  });
+}

@@ -1,0 +1,133 @@
+/**
+ * Persistent task storage on keyv: a SQLite file by default, Redis by URL (SPEC §6.10). Every
+ * record is written through before the engine announces a change; a process keeps the records of
+ * live tasks in memory too, so reads never wait on the store.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import KeyvRedis from '@keyv/redis';
+import KeyvSqlite from '@keyv/sqlite';
+import Keyv from 'keyv';
+import type { TaskOrigin } from './api.ts';
+import type { Task } from './task.ts';
+
+/** Engine bookkeeping kept beside the public task JSON; never shown to API callers. */
+export interface TaskMeta {
+  /** Creation order, so a restart requeues PENDING tasks in their original order. */
+  seq: number;
+  /** Account (its channel id) the task is pinned to or runs on. */
+  accountId: string | null;
+  nonce: string | null;
+  interactionId: string | null;
+  progressMessageId: string | null;
+  progressFlags: number;
+  /** Flags of the result message: a button click must echo them as `message_flags`. */
+  messageFlags: number;
+  parentMessageId: string | null;
+  parentHash: string | null;
+  cancelRequested: boolean;
+  notifyUrl: string | null;
+  origin?: TaskOrigin;
+  queuedAtMs: number;
+  startedAtMs: number | null;
+  /** Inputs kept in full (data URIs too) so a restart can redo the submission. */
+  inputImages: string[];
+  mask?: string;
+  dimensions?: string;
+  /** Prompt sent to Midjourney (with uploaded image URLs), for matching its echo. */
+  sentPrompt?: string;
+}
+
+export interface TaskRecord {
+  task: Task;
+  meta: TaskMeta;
+}
+
+/** A failure of the store, surfaced to callers (never swallowed). */
+export class StoreError extends Error {
+  readonly code = 'STORE_FAILED';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreError';
+  }
+}
+
+export interface StoreOptions {
+  url: string;
+  expiredDays: number;
+  /** Base directory for relative sqlite paths. */
+  cwd?: string;
+}
+
+function keyvFor(url: string, namespace: string, cwd: string): Keyv {
+  if (url.startsWith('redis://') || url.startsWith('rediss://')) {
+    return new Keyv({ store: new KeyvRedis(url), namespace, useKeyPrefix: false });
+  }
+  const path = resolve(cwd, url.replace(/^sqlite:\/\//, ''));
+  mkdirSync(dirname(path), { recursive: true });
+  return new Keyv({ store: new KeyvSqlite({ uri: `sqlite://${path}`, busyTimeout: 5000 }), namespace });
+}
+
+/** The task store plus named key-value spaces for the fronts (e.g. Telegram button keys). */
+export class TaskStore {
+  private readonly tasks: Keyv<TaskRecord>;
+  private readonly ttlMs: number;
+  private readonly extra = new Map<string, Keyv>();
+
+  constructor(private readonly opts: StoreOptions) {
+    this.ttlMs = Math.round(opts.expiredDays * 24 * 3600 * 1000);
+    this.tasks = keyvFor(opts.url, 'task', opts.cwd ?? process.cwd()) as Keyv<TaskRecord>;
+  }
+
+  async save(record: TaskRecord): Promise<void> {
+    try {
+      const ok = await this.tasks.set(record.task.id, record, this.ttlMs);
+      if (ok === false) throw new Error('store refused the write');
+    } catch (err) {
+      throw new StoreError(`could not save task ${record.task.id}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  async get(id: string): Promise<TaskRecord | undefined> {
+    try {
+      return (await this.tasks.get(id)) ?? undefined;
+    } catch (err) {
+      throw new StoreError(`could not read task ${id}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  /** Every stored record (used once at start-up for restart recovery and listing). */
+  async all(): Promise<TaskRecord[]> {
+    const out: TaskRecord[] = [];
+    if (!this.tasks.iterator) return out;
+    try {
+      for await (const entry of this.tasks.iterator(undefined)) {
+        const value = entry[1] as TaskRecord | undefined;
+        if (value && typeof value === 'object' && value.task) out.push(value);
+      }
+    } catch (err) {
+      throw new StoreError(`could not list tasks: ${(err as Error).message}`, { cause: err });
+    }
+    return out;
+  }
+
+  /** A key-value space of its own (same backend, same expiry unless given). */
+  space<V>(namespace: string): { get(k: string): Promise<V | undefined>; set(k: string, v: V, ttlMs?: number): Promise<void> } {
+    let kv = this.extra.get(namespace);
+    if (!kv) {
+      kv = keyvFor(this.opts.url, namespace, this.opts.cwd ?? process.cwd());
+      this.extra.set(namespace, kv);
+    }
+    const store = kv;
+    return {
+      get: async (k) => ((await store.get(k)) as V | undefined) ?? undefined,
+      set: async (k, v, ttlMs) => {
+        await store.set(k, v, ttlMs ?? this.ttlMs);
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([this.tasks.disconnect(), ...[...this.extra.values()].map((k) => k.disconnect())]);
+  }
+}

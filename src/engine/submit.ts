@@ -1,0 +1,271 @@
+/**
+ * Submitting a started task to Discord (SPEC §6.3): input images fetched and uploaded, the
+ * interaction built and sent, an outdated command refreshed and retried once, and the two-step
+ * actions (modal, inpaint iframe) answered with the ids Discord sent.
+ */
+import { request } from 'undici';
+import { nonce as newNonce } from '../discord/snowflake.ts';
+import { DiscordHttpError } from '../discord/rest.ts';
+import { postMessageWithUploads, uploadAttachments } from '../discord/upload.ts';
+import { type ModalCreate, modalCreateSchema } from '../discord/types.ts';
+import type { Logger } from '../log.ts';
+import {
+  BLEND_DIMENSIONS,
+  blendPayload,
+  buttonPayload,
+  type CommandRef,
+  commandsFromIndex,
+  DEFAULT_COMMANDS,
+  describePayload,
+  imaginePayload,
+  modalSubmitPayload,
+  parseCustomId,
+} from '../midjourney/index.ts';
+import type { Account } from './account.ts';
+import type { ImageFetcher } from './engine.ts';
+import type { TaskIndex } from './matcher.ts';
+import type { TaskRecord } from './store.ts';
+import type { Task } from './task.ts';
+
+type CommandName = 'imagine' | 'describe' | 'blend';
+
+/** A submission that cannot go on; `failReason` is the task's readable reason (SPEC §6.8). */
+export class SubmitError extends Error {
+  readonly code = 'SUBMIT_FAILED';
+  constructor(readonly failReason: string) {
+    super(failReason);
+    this.name = 'SubmitError';
+  }
+}
+
+/** Midjourney's command ids/versions, shared by every account and refreshed on demand (§6.5). */
+export class CommandTable {
+  private readonly table: Record<CommandName, CommandRef>;
+  private refreshing: Promise<void> | undefined;
+
+  constructor(overrides: Partial<Record<CommandName, CommandRef>>) {
+    this.table = { ...DEFAULT_COMMANDS, ...overrides };
+  }
+
+  get(name: CommandName): CommandRef {
+    return this.table[name];
+  }
+
+  /** Reads the channel's command index and takes Midjourney's current versions. */
+  refresh(account: Account): Promise<void> {
+    this.refreshing ??= (async () => {
+      const path = account.config.guild_id
+        ? `/guilds/${account.config.guild_id}/application-command-index`
+        : `/channels/${account.id}/application-command-index`;
+      const index = await account.rest.request<unknown>('GET', path);
+      Object.assign(this.table, commandsFromIndex(index));
+    })().finally(() => {
+      this.refreshing = undefined;
+    });
+    return this.refreshing;
+  }
+}
+
+/** Button clicks that open a modal wait here for INTERACTION_(IFRAME_)MODAL_CREATE with their nonce. */
+export class ModalWaiters {
+  private readonly waiting = new Map<string, { resolve: (m: ModalCreate) => void; timer: NodeJS.Timeout }>();
+
+  constructor(private readonly timeoutMs: number) {}
+
+  wait(nonce: string): Promise<ModalCreate> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(nonce);
+        reject(new SubmitError('Midjourney did not open the form for this action'));
+      }, this.timeoutMs);
+      timer.unref();
+      this.waiting.set(nonce, { resolve, timer });
+    });
+  }
+
+  resolve(nonce: string, payload: unknown): void {
+    const w = this.waiting.get(nonce);
+    const parsed = modalCreateSchema.safeParse(payload);
+    if (!w || !parsed.success) return;
+    clearTimeout(w.timer);
+    this.waiting.delete(nonce);
+    w.resolve(parsed.data);
+  }
+}
+
+export interface SubmitContext {
+  proxy: { upload: string; inpaint: string };
+  commands: CommandTable;
+  index: TaskIndex;
+  fetchImage: ImageFetcher;
+  logger: Logger;
+  modals: ModalWaiters;
+  mutate(rec: TaskRecord, change: (task: Task, meta: TaskRecord['meta']) => void): boolean;
+  parentOf(rec: TaskRecord): TaskRecord | undefined;
+}
+
+/**
+ * Runs the Discord side of a STARTED task. Resolves `submitted` once Discord accepted the
+ * interaction; throws {@link SubmitError} or the REST client's typed errors otherwise.
+ */
+export async function submitTask(ctx: SubmitContext, rec: TaskRecord, account: Account): Promise<'submitted'> {
+  const { task, meta } = rec;
+  switch (task.action) {
+    case 'IMAGINE': {
+      let prompt = task.prompt;
+      if (meta.inputImages.length > 0) {
+        const urls = await uploadAndHost(ctx, account, meta.inputImages);
+        prompt = `${urls.join(' ')} ${task.prompt}`;
+        ctx.mutate(rec, (t, m) => {
+          t.prompt = prompt;
+          m.sentPrompt = prompt;
+        });
+      }
+      await sendCommand(ctx, rec, account, 'imagine', (c, cmd) => imaginePayload(c, cmd, prompt));
+      return 'submitted';
+    }
+    case 'DESCRIBE': {
+      const [ref] = await upload(ctx, account, meta.inputImages);
+      if (!ref) throw new SubmitError('upload failed: no file');
+      await sendCommand(ctx, rec, account, 'describe', (c, cmd) => describePayload(c, cmd, ref));
+      return 'submitted';
+    }
+    case 'BLEND': {
+      const refs = await upload(ctx, account, meta.inputImages);
+      const dims = meta.dimensions as keyof typeof BLEND_DIMENSIONS | undefined;
+      await sendCommand(ctx, rec, account, 'blend', (c, cmd) =>
+        blendPayload(c, cmd, refs, dims ? BLEND_DIMENSIONS[dims] : undefined),
+      );
+      return 'submitted';
+    }
+    default:
+      await pressButton(ctx, rec, account);
+      return 'submitted';
+  }
+}
+
+/** Clicks the running job's Cancel Job button. */
+export async function clickCancel(ctx: SubmitContext, rec: TaskRecord, account: Account): Promise<void> {
+  const hash = rec.task.messageHash;
+  const messageId = rec.meta.progressMessageId;
+  if (!hash || !messageId) return;
+  const n = newNonce();
+  await account.interact(
+    buttonPayload(payloadCtx(account, n), {
+      messageId,
+      messageFlags: rec.meta.progressFlags,
+      customId: `MJ::CancelJob::ByJobid::${hash}`,
+    }),
+  );
+}
+
+function payloadCtx(account: Account, nonce: string) {
+  return {
+    ...(account.config.guild_id ? { guildId: account.config.guild_id } : {}),
+    channelId: account.id,
+    sessionId: account.sessionId,
+    nonce,
+  };
+}
+
+/** Gives the task a fresh nonce (indexed before sending: the answer can beat the 204). */
+function takeNonce(ctx: SubmitContext, rec: TaskRecord): string {
+  const n = newNonce();
+  ctx.index.addNonce(n, rec.task.id);
+  ctx.mutate(rec, (_t, m) => {
+    m.nonce = n;
+  });
+  return n;
+}
+
+async function sendCommand(
+  ctx: SubmitContext,
+  rec: TaskRecord,
+  account: Account,
+  name: CommandName,
+  build: (c: ReturnType<typeof payloadCtx>, cmd: CommandRef) => unknown,
+): Promise<void> {
+  const n = takeNonce(ctx, rec);
+  try {
+    await account.interact(build(payloadCtx(account, n), ctx.commands.get(name)));
+  } catch (err) {
+    if (!(err instanceof DiscordHttpError) || !err.isOutdatedCommand()) throw err;
+    ctx.logger.warn({ account: account.id, command: name }, 'command outdated; refreshing the command index');
+    await ctx.commands.refresh(account);
+    await account.interact(build(payloadCtx(account, n), ctx.commands.get(name)));
+  }
+}
+
+async function pressButton(ctx: SubmitContext, rec: TaskRecord, account: Account): Promise<void> {
+  const customId = String(rec.task.params.customId ?? '');
+  const info = parseCustomId(customId);
+  const parentMessageId = rec.meta.parentMessageId;
+  if (!info || !parentMessageId) throw new SubmitError(`button ${customId} cannot be pressed`);
+  const n = takeNonce(ctx, rec);
+  const modal = info.step === 'click' ? undefined : ctx.modals.wait(n);
+  modal?.catch(() => {});
+  await account.interact(
+    buttonPayload(payloadCtx(account, n), { messageId: parentMessageId, messageFlags: rec.meta.messageFlags, customId }),
+  );
+  if (!modal) return;
+  const opened = await modal;
+  const prompt = rec.task.prompt;
+  if (info.step === 'iframe') {
+    await submitInpaint(ctx, opened, prompt, rec.meta.mask ?? '');
+    return;
+  }
+  const field = opened.components?.[0]?.components?.[0]?.custom_id ?? info.modal?.fieldCustomId;
+  if (!field) throw new SubmitError('Midjourney opened a form without a field');
+  const n2 = takeNonce(ctx, rec);
+  await account.interact(
+    modalSubmitPayload(payloadCtx(account, n2), {
+      interactionId: opened.id,
+      modalCustomId: opened.custom_id,
+      fields: [{ customId: field, value: prompt }],
+    }),
+  );
+}
+
+async function submitInpaint(ctx: SubmitContext, modal: ModalCreate, prompt: string, mask: string): Promise<void> {
+  const token = modal.custom_id.split('::').pop() ?? '';
+  const res = await request(new URL('/inpaint/api/submit-job', ctx.proxy.inpaint), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      username: '0',
+      userId: '0',
+      customId: token,
+      mask: mask.replace(/^data:[^,]*,/, ''),
+      prompt,
+      full_prompt: null,
+    }),
+    headersTimeout: 15_000,
+    bodyTimeout: 15_000,
+  });
+  const text = await res.body.text();
+  if (res.statusCode >= 300) throw new SubmitError(`inpaint submit failed: ${res.statusCode} ${text.slice(0, 200)}`);
+}
+
+async function upload(ctx: SubmitContext, account: Account, inputs: string[]) {
+  const files = [];
+  for (const url of inputs) files.push(await ctx.fetchImage(url));
+  try {
+    return await uploadAttachments(account.rest, {
+      channelId: account.id,
+      uploadOrigin: ctx.proxy.upload,
+      files: files.map((f, i) => ({ filename: f.filename || `image${i}.png`, bytes: f.bytes, contentType: f.contentType })),
+    });
+  } catch (err) {
+    if (err instanceof DiscordHttpError) throw err;
+    throw new SubmitError(`upload failed: ${(err as Error).message}`);
+  }
+}
+
+/** Uploads the images and posts them in the channel, returning their CDN URLs for the prompt. */
+async function uploadAndHost(ctx: SubmitContext, account: Account, inputs: string[]): Promise<string[]> {
+  const refs = await upload(ctx, account, inputs);
+  const msg = await postMessageWithUploads(account.rest, account.id, refs);
+  const urls = (msg.attachments ?? []).map((a) => a.url);
+  if (urls.length !== refs.length) throw new SubmitError('upload failed: Discord did not host every image');
+  return urls;
+}

@@ -1,0 +1,110 @@
+/**
+ * Starts the whole service in-process against the sandbox (real loopback sockets), for the
+ * end-to-end tests: an HTTP client for the API and waiting helpers.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type App, startApp } from '../../src/app.ts';
+import { parseConfig } from '../../src/config.ts';
+import type { Task } from '../../src/engine/task.ts';
+import { silentLogger } from '../../src/log.ts';
+import { type Sandbox, startSandbox } from '../../src/sandbox/index.ts';
+
+export interface ApiAnswer {
+  status: number;
+  body: Record<string, unknown> & { code: number; msg: string; data?: unknown; taskId?: string };
+}
+
+export interface Service {
+  app: App;
+  sandbox: Sandbox;
+  storeFile: string;
+  call(path: string, body?: unknown, init?: { method?: string; headers?: Record<string, string> }): Promise<ApiAnswer>;
+  fetchTask(id: string): Promise<Task>;
+  /** Polls `/task/fetch` until `until` holds (default: a final status). */
+  waitTask(id: string, until?: (t: Task) => boolean, timeoutMs?: number): Promise<Task>;
+  submit(path: string, body: unknown): Promise<string>;
+  close(): Promise<void>;
+}
+
+export interface ServiceOptions {
+  speed?: number;
+  accounts?: number;
+  settings?: Record<string, unknown>;
+  config?: Record<string, unknown>;
+  storeFile?: string;
+  sandbox?: Sandbox;
+}
+
+export async function startService(opts: ServiceOptions = {}): Promise<Service> {
+  const speed = opts.speed ?? 200;
+  const sandbox = opts.sandbox ?? (await startSandbox({ speed, accounts: opts.accounts ?? 1, logger: silentLogger() }));
+  const storeFile = opts.storeFile ?? join(mkdtempSync(join(tmpdir(), 'mjb-e2e-')), 'tasks.sqlite');
+  const config = parseConfig({
+    listen: 'http://127.0.0.1:0',
+    store: { url: `sqlite://${storeFile}` },
+    sandbox: { speed },
+    logLevel: 'silent',
+    ...opts.config,
+    settings: { interactionIntervalMs: 0, ...opts.settings },
+  });
+  const app = await startApp(config, {
+    logger: silentLogger(),
+    sandbox,
+    engine: { backoff: { minMs: 20, maxMs: 100 }, deleteGraceMs: 300, modalTimeoutMs: 5000 },
+    notifierRetryMs: 50,
+  });
+  const call: Service['call'] = async (path, body, init = {}) => {
+    const method = init.method ?? (body === undefined ? 'GET' : 'POST');
+    const res = await fetch(app.url + path, {
+      method,
+      headers: { 'content-type': 'application/json', ...init.headers },
+      ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    return { status: res.status, body: JSON.parse(text) as ApiAnswer['body'] };
+  };
+  const fetchTask = async (id: string): Promise<Task> => {
+    const res = await call(`/task/fetch?taskId=${id}`);
+    if (res.status !== 200) throw new Error(`fetch ${id}: ${res.status} ${res.body.msg}`);
+    return res.body.data as Task;
+  };
+  const waitTask: Service['waitTask'] = async (id, until, timeoutMs = 20_000) => {
+    const done = until ?? ((t: Task) => t.status === 'FINISHED' || t.status === 'FAILED');
+    const deadline = Date.now() + timeoutMs;
+    let last: Task | undefined;
+    while (Date.now() < deadline) {
+      last = await fetchTask(id);
+      if (done(last)) return last;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    throw new Error(`task ${id} did not reach the expected state; last: ${JSON.stringify(last)}`);
+  };
+  const submit = async (path: string, body: unknown): Promise<string> => {
+    const res = await call(path, body);
+    if (res.status !== 200 || typeof res.body.taskId !== 'string') {
+      throw new Error(`submit ${path}: ${res.status} ${JSON.stringify(res.body)}`);
+    }
+    return res.body.taskId;
+  };
+  return {
+    app,
+    sandbox,
+    storeFile,
+    call,
+    fetchTask,
+    waitTask,
+    submit,
+    async close() {
+      await app.close();
+      if (!opts.sandbox) await sandbox.close();
+    },
+  };
+}
+
+/** Finds a button of a finished task by custom_id prefix or label. */
+export function button(task: Task, match: (b: { custom_id: string; label?: string | undefined }) => boolean): string {
+  for (const row of task.buttons) for (const b of row) if (match(b)) return b.custom_id;
+  throw new Error(`no such button on task ${task.id}: ${JSON.stringify(task.buttons)}`);
+}
