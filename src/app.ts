@@ -81,7 +81,10 @@ export async function startApp(input: Config, opts: AppOptions): Promise<App> {
     notifier,
     bannedWord: (prompt) => banned.find(prompt),
     fetchImage: (url) =>
-      fetchImage(url, { maxBytes: settings.maxImageBytes, allowPrivateNetworks: settings.allowPrivateNetworks }),
+      fetchImage(url, {
+        maxBytes: settings.maxImageBytes,
+        allowPrivateNetworks: settings.allowPrivateNetworks,
+      }),
     ...opts.engine,
   });
   await engine.start();

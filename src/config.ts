@@ -19,7 +19,11 @@ const accountSchema = z.strictObject({
   channel_id: snowflake,
   useragent: z.string().min(1).default(DEFAULT_UA),
   concurrency: z.number().int().min(1).max(12).default(3),
-  timeoutMinutes: z.number().positive().max(24 * 60).default(10),
+  timeoutMinutes: z
+    .number()
+    .positive()
+    .max(24 * 60)
+    .default(10),
 });
 
 const proxySchema = z.strictObject({
@@ -54,7 +58,11 @@ const settingsSchema = z.strictObject({
     .default(''),
   bannedWords: bannedWordsSchema.default(null),
   maxQueue: z.number().int().min(0).default(100),
-  maxImageBytes: z.number().int().positive().default(10 * 1024 * 1024),
+  maxImageBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(10 * 1024 * 1024),
   interactionIntervalMs: z.number().int().min(0).default(1000),
   allowPrivateNetworks: z.boolean().default(false),
 });
@@ -65,7 +73,9 @@ const telegramSchema = z.strictObject({
   allowedUsers: z.array(z.union([z.number().int(), z.string().regex(/^@?\w+$/)])).default([]),
   admins: z.array(z.union([z.number().int(), z.string().regex(/^@?\w+$/)])).default([]),
   maxJobsPerUser: z.number().int().min(1).default(3),
-  webhook: z.union([z.null(), z.strictObject({ url: httpUrl, secret: z.string().default('') })]).default(null),
+  webhook: z
+    .union([z.null(), z.strictObject({ url: httpUrl, secret: z.string().default('') })])
+    .default(null),
 });
 
 const commandSchema = z.strictObject({ id: snowflake, version: snowflake });

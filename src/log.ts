@@ -1,7 +1,7 @@
 /**
  * The process logger: pino JSON lines, with every field that may hold a secret redacted.
  */
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 
 export type { Logger } from 'pino';
 

@@ -2,8 +2,9 @@
  * The process entry: reads the configuration (exit code 2 on any problem), starts the app, and
  * shuts down gracefully on SIGTERM/SIGINT.
  */
-import { ConfigError, loadConfig } from './config.ts';
+
 import { startApp } from './app.ts';
+import { ConfigError, loadConfig } from './config.ts';
 import { createLogger } from './log.ts';
 
 async function main(): Promise<void> {
@@ -12,7 +13,9 @@ async function main(): Promise<void> {
     config = loadConfig();
   } catch (err) {
     if (err instanceof ConfigError) {
-      process.stderr.write(`midjourney-bridge: invalid configuration\n${err.problems.map((p) => `  ${p}\n`).join('')}`);
+      process.stderr.write(
+        `midjourney-bridge: invalid configuration\n${err.problems.map((p) => `  ${p}\n`).join('')}`,
+      );
       process.exit(2);
     }
     throw err;

@@ -122,6 +122,15 @@ export const modalCreateSchema = z.looseObject({
   title: z.string().optional(),
   nonce: z.string().nullable().optional(),
   iframe_path: z.string().optional(),
-  components: z.array(z.looseObject({ type: z.number(), components: z.array(z.looseObject({ custom_id: z.string().optional(), type: z.number() })).default([]) })).optional(),
+  components: z
+    .array(
+      z.looseObject({
+        type: z.number(),
+        components: z
+          .array(z.looseObject({ custom_id: z.string().optional(), type: z.number() }))
+          .default([]),
+      }),
+    )
+    .optional(),
 });
 export type ModalCreate = z.infer<typeof modalCreateSchema>;

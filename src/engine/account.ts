@@ -67,7 +67,9 @@ export class Account extends EventEmitter<AccountEvents> {
       else if (ev.to === 'reconnecting') this.setState('reconnecting', ev.reason ?? null);
       else if (ev.to === 'connecting') this.setState('connecting', null);
     });
-    this.gateway.on('fatal', (ev) => this.disable(ev.code === 4004 ? 'token invalid' : `gateway closed ${ev.code}: ${ev.reason}`));
+    this.gateway.on('fatal', (ev) =>
+      this.disable(ev.code === 4004 ? 'token invalid' : `gateway closed ${ev.code}: ${ev.reason}`),
+    );
   }
 
   get sessionId(): string {

@@ -6,7 +6,9 @@
 import type { Task, TaskStatus } from './task.ts';
 
 /** Who asked, so a front can find its tasks again (Telegram keeps chat and user here). */
-export type TaskOrigin = { kind: 'http' } | { kind: 'telegram'; chatId: number; userId: number; statusMessageId?: number };
+export type TaskOrigin =
+  | { kind: 'http' }
+  | { kind: 'telegram'; chatId: number; userId: number; statusMessageId?: number };
 
 export interface CommonInput {
   notifyUrl?: string;

@@ -24,10 +24,10 @@ import type {
   TaskOrigin,
 } from './api.ts';
 import { EngineError } from './errors.ts';
+import { applyMessage, type FollowContext } from './follow.ts';
 import { newTaskId } from './ids.ts';
 import { TaskIndex } from './matcher.ts';
 import type { EngineMetrics } from './metrics.ts';
-import { applyMessage, type FollowContext } from './follow.ts';
 import { TaskQueue } from './queue.ts';
 import type { TaskRecord, TaskStore } from './store.ts';
 import { CommandTable, clickCancel, ModalWaiters, type SubmitContext, submitTask } from './submit.ts';
@@ -86,11 +86,18 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
         interactionIntervalMs: opts.config.settings.interactionIntervalMs,
         logger: this.log.child({ account: acc.channel_id }),
         ...(opts.backoff ? { backoff: opts.backoff } : {}),
-        onRestResponse: (info) => opts.metrics?.restCalls.inc({ method: info.method, status: String(info.status) }),
+        onRestResponse: (info) =>
+          opts.metrics?.restCalls.inc({ method: info.method, status: String(info.status) }),
       });
       this.accounts.set(account.id, account);
       account.on('dispatch', (t, d) => this.onDispatch(account, t, d));
       account.on('state', (state, reason) => this.onAccountState(account, state, reason));
+      let identified = false;
+      account.gateway.on('ready', () => {
+        if (identified) opts.metrics?.gatewayReconnects.inc({ kind: 'identify' });
+        identified = true;
+      });
+      account.gateway.on('resumed', () => opts.metrics?.gatewayReconnects.inc({ kind: 'resume' }));
     }
     this.submitCtx = {
       proxy: opts.config.proxy,
@@ -179,7 +186,11 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
     const parent = await this.getRecord(input.taskId);
     if (!parent) throw new EngineError('NOT_FOUND', `task ${input.taskId} not found`);
     const info = parseCustomId(input.customId);
-    if (!info) throw new EngineError('INVALID_INPUT', `customId ${input.customId} is not a Midjourney button we can press`);
+    if (!info)
+      throw new EngineError(
+        'INVALID_INPUT',
+        `customId ${input.customId} is not a Midjourney button we can press`,
+      );
     const onTask = parent.task.buttons.some((row) => row.some((b) => b.custom_id === input.customId));
     if (info.action === 'CANCEL_JOB') {
       if (isTerminal(parent.task.status)) {
@@ -190,7 +201,8 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
     if (parent.task.status !== 'FINISHED') {
       throw new EngineError('CONFLICT', `task ${parent.task.id} is ${parent.task.status}, not FINISHED`);
     }
-    if (!onTask) throw new EngineError('INVALID_INPUT', `customId is not one of task ${parent.task.id}'s buttons`);
+    if (!onTask)
+      throw new EngineError('INVALID_INPUT', `customId is not one of task ${parent.task.id}'s buttons`);
     let prompt = input.prompt?.trim() ?? '';
     if (info.action === 'ZOOMOUT_CUSTOM') {
       const m = /--zoom\s+(\d+(?:\.\d+)?)/.exec(prompt);
@@ -205,10 +217,18 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
     }
     if (info.action === 'PIC_READER' && !prompt) {
       prompt = parent.task.prompts[info.index - 1] ?? '';
-      if (!prompt) throw new EngineError('INVALID_INPUT', `task ${parent.task.id} has no described prompt ${info.index}`);
+      if (!prompt)
+        throw new EngineError(
+          'INVALID_INPUT',
+          `task ${parent.task.id} has no described prompt ${info.index}`,
+        );
     }
     if (prompt) this.checkPrompt(prompt);
-    const params: Record<string, unknown> = { customId: input.customId, parentId: parent.task.id, index: info.index };
+    const params: Record<string, unknown> = {
+      customId: input.customId,
+      parentId: parent.task.id,
+      index: info.index,
+    };
     return this.create(info.action, input, {
       prompt: prompt || parent.task.prompt,
       images: [],
@@ -278,7 +298,10 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
 
   private checkPrompt(prompt: string): void {
     const word = this.opts.bannedWord(prompt);
-    if (word) throw new EngineError('BANNED_WORD', `prompt contains the banned word "${word}"`, { 'ban-words': word });
+    if (word)
+      throw new EngineError('BANNED_WORD', `prompt contains the banned word "${word}"`, {
+        'ban-words': word,
+      });
   }
 
   private async create(
@@ -431,12 +454,16 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
   private pick(rec: TaskRecord): Account | undefined {
     if (rec.meta.accountId) {
       const a = this.accounts.get(rec.meta.accountId);
-      return a && a.usable && a.freeSlots > 0 ? a : undefined;
+      return a?.usable && a.freeSlots > 0 ? a : undefined;
     }
     let best: Account | undefined;
     for (const a of this.accounts.values()) {
       if (!a.usable || a.freeSlots <= 0) continue;
-      if (!best || a.freeSlots > best.freeSlots || (a.freeSlots === best.freeSlots && a.lastUsedAt < best.lastUsedAt)) {
+      if (
+        !best ||
+        a.freeSlots > best.freeSlots ||
+        (a.freeSlots === best.freeSlots && a.lastUsedAt < best.lastUsedAt)
+      ) {
         best = a;
       }
     }
@@ -485,7 +512,8 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
   }
 
   private expireQueued(): void {
-    const maxMinutes = Math.max(10, ...[...this.accounts.values()].map((a) => a.config.timeoutMinutes));
+    const maxMinutes = Math.max(0, ...[...this.accounts.values()].map((a) => a.config.timeoutMinutes));
+    if (maxMinutes === 0) return;
     const limit = 3 * maxMinutes * 60_000;
     const now = Date.now();
     for (const id of this.queue.snapshot()) {
@@ -598,7 +626,8 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
     if (m) {
       const labels = { action: rec.task.action, status: rec.task.status };
       m.tasks.inc(labels);
-      if (rec.task.submitTime) m.taskDuration.observe(labels, Math.max(0, Date.now() / 1000 - rec.task.submitTime));
+      if (rec.task.submitTime)
+        m.taskDuration.observe(labels, Math.max(0, Date.now() / 1000 - rec.task.submitTime));
       m.queueLength.set(this.queue.length);
     }
     this.terminalOrder.push(id);
@@ -632,7 +661,12 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
     if (msg.channel_id !== account.id) return;
     const known = this.index.taskForMessage(msg.id);
     if (!isMidjourneyAuthor(msg) && !(isUpdate && known && !msg.author)) return;
-    const found = this.index.match(account.id, msg, (id) => this.liveRecord(id), account.gateway.user?.id ?? null);
+    const found = this.index.match(
+      account.id,
+      msg,
+      (id) => this.liveRecord(id),
+      account.gateway.user?.id ?? null,
+    );
     if (!found) {
       this.opts.metrics?.unmatchedMessages.inc();
       this.log.debug({ account: account.id, message: msg.id }, 'message matched no task');
@@ -646,9 +680,12 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
     const id = this.index.taskForMessage(messageId);
     const rec = id ? this.liveRecord(id) : undefined;
     if (!rec || rec.meta.progressMessageId !== messageId) return;
-    const grace = setTimeout(() => {
-      if (!isTerminal(rec.task.status) && rec.task.messageId === null) void this.fail(rec, 'cancelled');
-    }, rec.meta.cancelRequested ? 0 : this.followCtx.deleteGraceMs);
+    const grace = setTimeout(
+      () => {
+        if (!isTerminal(rec.task.status) && rec.task.messageId === null) void this.fail(rec, 'cancelled');
+      },
+      rec.meta.cancelRequested ? 0 : this.followCtx.deleteGraceMs,
+    );
     grace.unref();
     void account;
   }
@@ -666,7 +703,10 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
         });
       }
     } else if (t === 'INTERACTION_FAILURE') {
-      this.log.warn({ account: account.id, task: taskId }, 'interaction failure reported; still waiting for Midjourney');
+      this.log.warn(
+        { account: account.id, task: taskId },
+        'interaction failure reported; still waiting for Midjourney',
+      );
     } else if (t === 'INTERACTION_MODAL_CREATE' || t === 'INTERACTION_IFRAME_MODAL_CREATE') {
       if (nonce) this.submitCtx.modals.resolve(nonce, d);
       const title = typeof ev.title === 'string' ? ev.title : '';
@@ -780,7 +820,8 @@ function failReasonOf(err: unknown): { text: string; disable?: string } {
   if (typeof e.failReason === 'string') return { text: e.failReason };
   if (typeof e.status === 'number') {
     if (e.status === 401) return { text: 'account unavailable: token invalid', disable: 'token invalid' };
-    if (e.status === 403) return { text: 'account unavailable: no access to channel', disable: 'no access to channel' };
+    if (e.status === 403)
+      return { text: 'account unavailable: no access to channel', disable: 'no access to channel' };
     return { text: `discord rejected the interaction: ${e.status} ${String(e.message)} (${String(e.code)})` };
   }
   return { text: typeof e.message === 'string' ? e.message : String(err) };

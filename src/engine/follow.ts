@@ -37,7 +37,12 @@ function buttonsOf(msg: DiscordMessage): TaskButton[][] {
 }
 
 /** Moves `rec` according to `msg` (already matched to it). */
-export function applyMessage(ctx: FollowContext, rec: TaskRecord, account: Account, msg: DiscordMessage): void {
+export function applyMessage(
+  ctx: FollowContext,
+  rec: TaskRecord,
+  account: Account,
+  msg: DiscordMessage,
+): void {
   const notice = classifyNotice(msg);
   if (notice) {
     switch (notice.kind) {
@@ -49,7 +54,10 @@ export function applyMessage(ctx: FollowContext, rec: TaskRecord, account: Accou
         ctx.disableAccount(account, notice.title);
         return;
       case 'requeue':
-        ctx.logger.warn({ task: rec.task.id, account: account.id }, 'Midjourney queue full; task goes back to the queue');
+        ctx.logger.warn(
+          { task: rec.task.id, account: account.id },
+          'Midjourney queue full; task goes back to the queue',
+        );
         ctx.requeue(rec, account);
         return;
       default:

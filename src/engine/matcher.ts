@@ -93,7 +93,9 @@ export class TaskIndex {
     // A job of another user of the channel (it mentions them): no weaker rule may claim it.
     if (parsed.userId && selfUserId && parsed.userId !== selfUserId) return undefined;
     const refId = msg.message_reference?.message_id;
-    const candidates = [...this.liveOf(accountId)].map((id) => lookup(id)).filter((r): r is TaskRecord => !!r);
+    const candidates = [...this.liveOf(accountId)]
+      .map((id) => lookup(id))
+      .filter((r): r is TaskRecord => !!r);
     if (refId) {
       const replies = candidates.filter(
         (r) =>

@@ -2,7 +2,7 @@
  * Prometheus series of SPEC §9 that the engine moves. The HTTP front serves the registry; the
  * Telegram front adds its own series to the same registry.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 export interface EngineMetrics {
   registry: Registry;

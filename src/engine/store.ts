@@ -84,7 +84,9 @@ export class TaskStore {
       const ok = await this.tasks.set(record.task.id, record, this.ttlMs);
       if (ok === false) throw new Error('store refused the write');
     } catch (err) {
-      throw new StoreError(`could not save task ${record.task.id}: ${(err as Error).message}`, { cause: err });
+      throw new StoreError(`could not save task ${record.task.id}: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
   }
 
@@ -112,7 +114,10 @@ export class TaskStore {
   }
 
   /** A key-value space of its own (same backend, same expiry unless given). */
-  space<V>(namespace: string): { get(k: string): Promise<V | undefined>; set(k: string, v: V, ttlMs?: number): Promise<void> } {
+  space<V>(namespace: string): {
+    get(k: string): Promise<V | undefined>;
+    set(k: string, v: V, ttlMs?: number): Promise<void>;
+  } {
     let kv = this.extra.get(namespace);
     if (!kv) {
       kv = keyvFor(this.opts.url, namespace, this.opts.cwd ?? process.cwd());
@@ -128,6 +133,9 @@ export class TaskStore {
   }
 
   async close(): Promise<void> {
-    await Promise.allSettled([this.tasks.disconnect(), ...[...this.extra.values()].map((k) => k.disconnect())]);
+    await Promise.allSettled([
+      this.tasks.disconnect(),
+      ...[...this.extra.values()].map((k) => k.disconnect()),
+    ]);
   }
 }

@@ -4,10 +4,10 @@
  * actions (modal, inpaint iframe) answered with the ids Discord sent.
  */
 import { request } from 'undici';
-import { nonce as newNonce } from '../discord/snowflake.ts';
 import { DiscordHttpError } from '../discord/rest.ts';
-import { postMessageWithUploads, uploadAttachments } from '../discord/upload.ts';
+import { nonce as newNonce } from '../discord/snowflake.ts';
 import { type ModalCreate, modalCreateSchema } from '../discord/types.ts';
+import { postMessageWithUploads, uploadAttachments } from '../discord/upload.ts';
 import type { Logger } from '../log.ts';
 import {
   BLEND_DIMENSIONS,
@@ -108,7 +108,11 @@ export interface SubmitContext {
  * Runs the Discord side of a STARTED task. Resolves `submitted` once Discord accepted the
  * interaction; throws {@link SubmitError} or the REST client's typed errors otherwise.
  */
-export async function submitTask(ctx: SubmitContext, rec: TaskRecord, account: Account): Promise<'submitted'> {
+export async function submitTask(
+  ctx: SubmitContext,
+  rec: TaskRecord,
+  account: Account,
+): Promise<'submitted'> {
   const { task, meta } = rec;
   switch (task.action) {
     case 'IMAGINE': {
@@ -145,7 +149,7 @@ export async function submitTask(ctx: SubmitContext, rec: TaskRecord, account: A
 }
 
 /** Clicks the running job's Cancel Job button. */
-export async function clickCancel(ctx: SubmitContext, rec: TaskRecord, account: Account): Promise<void> {
+export async function clickCancel(_ctx: SubmitContext, rec: TaskRecord, account: Account): Promise<void> {
   const hash = rec.task.messageHash;
   const messageId = rec.meta.progressMessageId;
   if (!hash || !messageId) return;
@@ -205,7 +209,11 @@ async function pressButton(ctx: SubmitContext, rec: TaskRecord, account: Account
   const modal = info.step === 'click' ? undefined : ctx.modals.wait(n);
   modal?.catch(() => {});
   await account.interact(
-    buttonPayload(payloadCtx(account, n), { messageId: parentMessageId, messageFlags: rec.meta.messageFlags, customId }),
+    buttonPayload(payloadCtx(account, n), {
+      messageId: parentMessageId,
+      messageFlags: rec.meta.messageFlags,
+      customId,
+    }),
   );
   if (!modal) return;
   const opened = await modal;
@@ -226,7 +234,12 @@ async function pressButton(ctx: SubmitContext, rec: TaskRecord, account: Account
   );
 }
 
-async function submitInpaint(ctx: SubmitContext, modal: ModalCreate, prompt: string, mask: string): Promise<void> {
+async function submitInpaint(
+  ctx: SubmitContext,
+  modal: ModalCreate,
+  prompt: string,
+  mask: string,
+): Promise<void> {
   const token = modal.custom_id.split('::').pop() ?? '';
   const res = await request(new URL('/inpaint/api/submit-job', ctx.proxy.inpaint), {
     method: 'POST',
@@ -243,7 +256,8 @@ async function submitInpaint(ctx: SubmitContext, modal: ModalCreate, prompt: str
     bodyTimeout: 15_000,
   });
   const text = await res.body.text();
-  if (res.statusCode >= 300) throw new SubmitError(`inpaint submit failed: ${res.statusCode} ${text.slice(0, 200)}`);
+  if (res.statusCode >= 300)
+    throw new SubmitError(`inpaint submit failed: ${res.statusCode} ${text.slice(0, 200)}`);
 }
 
 async function upload(ctx: SubmitContext, account: Account, inputs: string[]) {
@@ -253,7 +267,11 @@ async function upload(ctx: SubmitContext, account: Account, inputs: string[]) {
     return await uploadAttachments(account.rest, {
       channelId: account.id,
       uploadOrigin: ctx.proxy.upload,
-      files: files.map((f, i) => ({ filename: f.filename || `image${i}.png`, bytes: f.bytes, contentType: f.contentType })),
+      files: files.map((f, i) => ({
+        filename: f.filename || `image${i}.png`,
+        bytes: f.bytes,
+        contentType: f.contentType,
+      })),
     });
   } catch (err) {
     if (err instanceof DiscordHttpError) throw err;

@@ -72,8 +72,16 @@ describe('configuration', () => {
     ['wrong type', { settings: { maxQueue: 'many' } }, /^settings\.maxQueue: /],
     ['bad URL', { proxy: { server: 'discord.com' } }, /^proxy\.server: must be an http\(s\) URL$/],
     ['bad gateway URL', { proxy: { gateway: 'https://x' } }, /^proxy\.gateway: must be a ws\(s\) URL$/],
-    ['empty token', { accounts: [{ token: '', channel_id: '1069126859100524575' }] }, /^accounts\[0\]\.token: /],
-    ['channel not an id', { accounts: [{ token: 't', channel_id: 'general' }] }, /^accounts\[0\]\.channel_id: /],
+    [
+      'empty token',
+      { accounts: [{ token: '', channel_id: '1069126859100524575' }] },
+      /^accounts\[0\]\.token: /,
+    ],
+    [
+      'channel not an id',
+      { accounts: [{ token: 't', channel_id: 'general' }] },
+      /^accounts\[0\]\.channel_id: /,
+    ],
     [
       'duplicate channel',
       {

@@ -30,8 +30,14 @@ describe('every Midjourney action over the HTTP API, against the sandbox', () =>
     assert.deepEqual(res.body.data, []);
     const id = res.body.taskId as string;
     assert.match(id, /^\d{19}$/);
-    assert.ok(Math.abs(Number(id.slice(0, 10)) - Date.now() / 1000) < 60, 'the id starts with the unix seconds');
-    const running = await svc.waitTask(id, (t) => t.status === 'RUNNING' && t.progress !== null && t.progress !== '0%');
+    assert.ok(
+      Math.abs(Number(id.slice(0, 10)) - Date.now() / 1000) < 60,
+      'the id starts with the unix seconds',
+    );
+    const running = await svc.waitTask(
+      id,
+      (t) => t.status === 'RUNNING' && t.progress !== null && t.progress !== '0%',
+    );
     assert.match(running.progress ?? '', /^\d+%$/);
     grid = await svc.waitTask(id);
     assert.equal(grid.status, 'FINISHED', grid.failReason ?? '');
@@ -52,7 +58,10 @@ describe('every Midjourney action over the HTTP API, against the sandbox', () =>
   });
 
   test('U1 → an upscale with the single-image buttons', async () => {
-    const id = await svc.submit('/image/action', { taskId: grid.id, customId: button(grid, (b) => b.label === 'U1') });
+    const id = await svc.submit('/image/action', {
+      taskId: grid.id,
+      customId: button(grid, (b) => b.label === 'U1'),
+    });
     upscale = await svc.waitTask(id);
     assert.equal(upscale.status, 'FINISHED', upscale.failReason ?? '');
     assert.equal(upscale.action, 'UPSCALE');
@@ -66,11 +75,29 @@ describe('every Midjourney action over the HTTP API, against the sandbox', () =>
     assert.ok(!ids.some((c) => c.startsWith('MJ::BOOKMARK')), 'the bookmark is left out');
   });
 
-  const followUps: [string, (b: { custom_id: string; label?: string | undefined }) => boolean, string, 'grid' | 'upscale', Record<string, unknown>][] = [
+  const followUps: [
+    string,
+    (b: { custom_id: string; label?: string | undefined }) => boolean,
+    string,
+    'grid' | 'upscale',
+    Record<string, unknown>,
+  ][] = [
     ['V1', (b) => b.label === 'V1', 'VARIATION', 'grid', {}],
     ['reroll', (b) => b.custom_id.startsWith('MJ::JOB::reroll::'), 'REROLL', 'grid', {}],
-    ['vary strong', (b) => b.custom_id.startsWith('MJ::JOB::high_variation::'), 'VARIATION_STRONG', 'upscale', {}],
-    ['vary subtle', (b) => b.custom_id.startsWith('MJ::JOB::low_variation::'), 'VARIATION_SUBTLE', 'upscale', {}],
+    [
+      'vary strong',
+      (b) => b.custom_id.startsWith('MJ::JOB::high_variation::'),
+      'VARIATION_STRONG',
+      'upscale',
+      {},
+    ],
+    [
+      'vary subtle',
+      (b) => b.custom_id.startsWith('MJ::JOB::low_variation::'),
+      'VARIATION_SUBTLE',
+      'upscale',
+      {},
+    ],
     ['zoom out 2x', (b) => b.custom_id.startsWith('MJ::Outpaint::50::'), 'ZOOMOUT', 'upscale', {}],
     ['zoom out 1.5x', (b) => b.custom_id.startsWith('MJ::Outpaint::75::'), 'ZOOMOUT', 'upscale', {}],
     ['pan left', (b) => b.custom_id.startsWith('MJ::JOB::pan_left::'), 'PANLEFT', 'upscale', {}],
@@ -82,12 +109,22 @@ describe('every Midjourney action over the HTTP API, against the sandbox', () =>
       'upscale',
       {},
     ],
-    ['custom zoom', (b) => b.custom_id.startsWith('MJ::CustomZoom::'), 'ZOOMOUT_CUSTOM', 'upscale', { prompt: 'a red fox in snow --zoom 1.8' }],
+    [
+      'custom zoom',
+      (b) => b.custom_id.startsWith('MJ::CustomZoom::'),
+      'ZOOMOUT_CUSTOM',
+      'upscale',
+      { prompt: 'a red fox in snow --zoom 1.8' },
+    ],
   ];
   for (const [name, pick, action, from, extra] of followUps) {
     test(`${name} → ${action} finishes on the parent's account`, async () => {
       const parent = from === 'grid' ? grid : upscale;
-      const id = await svc.submit('/image/action', { taskId: parent.id, customId: button(parent, pick), ...extra });
+      const id = await svc.submit('/image/action', {
+        taskId: parent.id,
+        customId: button(parent, pick),
+        ...extra,
+      });
       const t = await svc.waitTask(id);
       assert.equal(t.status, 'FINISHED', t.failReason ?? '');
       assert.equal(t.action, action);
@@ -119,7 +156,10 @@ describe('every Midjourney action over the HTTP API, against the sandbox', () =>
     assert.equal(t.prompts.length, 4);
     assert.ok(t.description?.includes('1️⃣'));
     assert.match(t.images[0] ?? '', /^data:image\/png;\d+ bytes$/);
-    const pick = await svc.submit('/image/action', { taskId: t.id, customId: button(t, (b) => b.custom_id === 'MJ::Job::PicReader::2') });
+    const pick = await svc.submit('/image/action', {
+      taskId: t.id,
+      customId: button(t, (b) => b.custom_id === 'MJ::Job::PicReader::2'),
+    });
     const picked = await svc.waitTask(pick);
     assert.equal(picked.status, 'FINISHED', picked.failReason ?? '');
     assert.equal(picked.action, 'PIC_READER');
@@ -127,7 +167,10 @@ describe('every Midjourney action over the HTTP API, against the sandbox', () =>
   });
 
   test('blend of two images finishes with the chosen dimensions', async () => {
-    const id = await svc.submit('/image/blend', { images: [dataUri('one'), dataUri('two')], dimensions: 'PORTRAIT' });
+    const id = await svc.submit('/image/blend', {
+      images: [dataUri('one'), dataUri('two')],
+      dimensions: 'PORTRAIT',
+    });
     const t = await svc.waitTask(id);
     assert.equal(t.status, 'FINISHED', t.failReason ?? '');
     assert.equal(t.action, 'BLEND');
@@ -135,7 +178,10 @@ describe('every Midjourney action over the HTTP API, against the sandbox', () =>
   });
 
   test('imagine with an image prompt puts the uploaded CDN URL before the prompt', async () => {
-    const id = await svc.submit('/image/imagine', { prompt: 'in the style of this', images: [dataUri('style')] });
+    const id = await svc.submit('/image/imagine', {
+      prompt: 'in the style of this',
+      images: [dataUri('style')],
+    });
     const t = await svc.waitTask(id);
     assert.equal(t.status, 'FINISHED', t.failReason ?? '');
     assert.match(t.prompt, /^https:\/\/cdn\.discordapp\.com\/attachments\/\S+ in the style of this$/);

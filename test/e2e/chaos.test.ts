@@ -105,6 +105,8 @@ describe('results never go to the wrong job when Discord and Midjourney misbehav
     svc.sandbox.discord.faults.dropSocket();
     const t = await svc.waitTask(id);
     assert.equal(t.status, 'FINISHED', t.failReason ?? '');
+    const metrics = await (await fetch(`${svc.app.url}/metrics`)).text();
+    assert.match(metrics, /mjb_gateway_reconnects_total\{kind="resume"\} [1-9]/);
   });
 
   test('a job Midjourney never answers times out', async () => {

@@ -3,16 +3,12 @@ import { describe, test } from 'node:test';
 import type { Task } from '../../src/engine/task.ts';
 import { button, startService } from '../helpers/service.ts';
 
-/** Watches the engine's events and remembers the most tasks of one account holding a slot at once. */
+/** Samples every account's slot count on every task event and remembers the peak per account. */
 function slotWatcher(svc: Awaited<ReturnType<typeof startService>>) {
-  const active = new Map<string, string>();
   const peak = new Map<string, number>();
-  svc.app.engine.on('task', (t: Task) => {
-    if (t.status === 'STARTED' || t.status === 'SUBMITTED' || t.status === 'RUNNING') active.set(t.id, t.discordId ?? '');
-    else active.delete(t.id);
-    const per = new Map<string, number>();
-    for (const acc of active.values()) per.set(acc, (per.get(acc) ?? 0) + 1);
-    for (const [acc, n] of per) peak.set(acc, Math.max(peak.get(acc) ?? 0, n));
+  svc.app.engine.on('task', () => {
+    for (const a of svc.app.engine.health().accounts)
+      peak.set(a.id, Math.max(peak.get(a.id) ?? 0, a.running));
   });
   return peak;
 }
@@ -23,7 +19,8 @@ describe('queue and account pool', () => {
     try {
       const peak = slotWatcher(svc);
       const ids: string[] = [];
-      for (let i = 0; i < 7; i++) ids.push(await svc.submit('/image/imagine', { prompt: `queued painting ${i}` }));
+      for (let i = 0; i < 7; i++)
+        ids.push(await svc.submit('/image/imagine', { prompt: `queued painting ${i}` }));
       const queued = await svc.fetchTask(ids[6] as string);
       assert.equal(queued.status, 'PENDING');
       assert.ok((queued.queuePosition ?? 0) >= 1, 'a waiting task shows its place in the queue');
@@ -68,7 +65,10 @@ describe('queue and account pool', () => {
       assert.deepEqual([...per.values()].sort(), [2, 2]);
       const parent = done[1] as Task;
       const child = await svc.waitTask(
-        await svc.submit('/image/action', { taskId: parent.id, customId: button(parent, (b) => b.label === 'U3') }),
+        await svc.submit('/image/action', {
+          taskId: parent.id,
+          customId: button(parent, (b) => b.label === 'U3'),
+        }),
       );
       assert.equal(child.status, 'FINISHED', child.failReason ?? '');
       assert.equal(child.discordId, parent.discordId);
@@ -95,6 +95,22 @@ describe('queue and account pool', () => {
       const refused = await svc.call('/image/imagine', { prompt: 'anyone there?' });
       assert.equal(refused.status, 503);
       assert.equal(refused.body.msg, 'no Midjourney account available');
+    } finally {
+      await svc.close();
+    }
+  });
+
+  test('a task waiting longer than 3 × the longest timeoutMinutes fails with "queue timeout"', async () => {
+    const svc = await startService({ speed: 2 });
+    try {
+      for (let i = 0; i < 3; i++) await svc.submit('/image/imagine', { prompt: `slot holder ${i}` });
+      const id = await svc.submit('/image/imagine', { prompt: 'waits too long' });
+      // Running jobs keep the timeout they started with; the queue limit follows the account's current one.
+      for (const a of svc.app.engine.accounts.values())
+        (a.config as { timeoutMinutes: number }).timeoutMinutes = 0.01;
+      const t = await svc.waitTask(id, undefined, 10_000);
+      assert.equal(t.status, 'FAILED');
+      assert.equal(t.failReason, 'queue timeout');
     } finally {
       await svc.close();
     }

@@ -74,7 +74,9 @@ test('the real process killed mid-job and started again on the same SQLite file 
 
   const first = startProcess(configFile);
   children.push(first);
-  await waitFor('the first process', async () => ((await fetch(`${base}/health`)).status === 200 ? true : undefined));
+  await waitFor('the first process', async () =>
+    (await fetch(`${base}/health`)).status === 200 ? true : undefined,
+  );
   const res = await fetch(`${base}/image/imagine`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },

@@ -100,11 +100,17 @@ test('the queue keeps order, reports 1-based positions, and takes a retry at its
 
 test('imageUrl replaces the Discord CDN origins by proxy.cdn, and only when it differs', () => {
   const raw = 'https://cdn.discordapp.com/attachments/1/2/a.png?ex=1&is=2&hm=3&';
-  assert.equal(replaceCdn(raw, 'https://img.example.com/'), 'https://img.example.com/attachments/1/2/a.png?ex=1&is=2&hm=3&');
+  assert.equal(
+    replaceCdn(raw, 'https://img.example.com/'),
+    'https://img.example.com/attachments/1/2/a.png?ex=1&is=2&hm=3&',
+  );
   assert.equal(replaceCdn(raw, 'https://cdn.discordapp.com'), raw);
   assert.equal(
     replaceCdn('https://media.discordapp.net/attachments/1/2/a.png', 'http://127.0.0.1:9'),
     'http://127.0.0.1:9/attachments/1/2/a.png',
   );
-  assert.equal(replaceCdn('https://elsewhere.example/a.png', 'http://127.0.0.1:9'), 'https://elsewhere.example/a.png');
+  assert.equal(
+    replaceCdn('https://elsewhere.example/a.png', 'http://127.0.0.1:9'),
+    'https://elsewhere.example/a.png',
+  );
 });

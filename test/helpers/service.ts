@@ -20,7 +20,11 @@ export interface Service {
   app: App;
   sandbox: Sandbox;
   storeFile: string;
-  call(path: string, body?: unknown, init?: { method?: string; headers?: Record<string, string> }): Promise<ApiAnswer>;
+  call(
+    path: string,
+    body?: unknown,
+    init?: { method?: string; headers?: Record<string, string> },
+  ): Promise<ApiAnswer>;
   fetchTask(id: string): Promise<Task>;
   /** Polls `/task/fetch` until `until` holds (default: a final status). */
   waitTask(id: string, until?: (t: Task) => boolean, timeoutMs?: number): Promise<Task>;
@@ -39,7 +43,8 @@ export interface ServiceOptions {
 
 export async function startService(opts: ServiceOptions = {}): Promise<Service> {
   const speed = opts.speed ?? 200;
-  const sandbox = opts.sandbox ?? (await startSandbox({ speed, accounts: opts.accounts ?? 1, logger: silentLogger() }));
+  const sandbox =
+    opts.sandbox ?? (await startSandbox({ speed, accounts: opts.accounts ?? 1, logger: silentLogger() }));
   const storeFile = opts.storeFile ?? join(mkdtempSync(join(tmpdir(), 'mjb-e2e-')), 'tasks.sqlite');
   const config = parseConfig({
     listen: 'http://127.0.0.1:0',
@@ -66,7 +71,11 @@ export async function startService(opts: ServiceOptions = {}): Promise<Service> 
     return { status: res.status, body: JSON.parse(text) as ApiAnswer['body'] };
   };
   const fetchTask = async (id: string): Promise<Task> => {
-    const res = await call(`/task/fetch?taskId=${id}`);
+    const prefix =
+      typeof opts.settings?.apiPrefix === 'string' && opts.settings.apiPrefix
+        ? `/${opts.settings.apiPrefix}`
+        : '';
+    const res = await call(`${prefix}/task/fetch?taskId=${id}`);
     if (res.status !== 200) throw new Error(`fetch ${id}: ${res.status} ${res.body.msg}`);
     return res.body.data as Task;
   };
@@ -104,7 +113,10 @@ export async function startService(opts: ServiceOptions = {}): Promise<Service> 
 }
 
 /** Finds a button of a finished task by custom_id prefix or label. */
-export function button(task: Task, match: (b: { custom_id: string; label?: string | undefined }) => boolean): string {
+export function button(
+  task: Task,
+  match: (b: { custom_id: string; label?: string | undefined }) => boolean,
+): string {
   for (const row of task.buttons) for (const b of row) if (match(b)) return b.custom_id;
   throw new Error(`no such button on task ${task.id}: ${JSON.stringify(task.buttons)}`);
 }

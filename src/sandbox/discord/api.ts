@@ -54,7 +54,9 @@ export interface InteractionContext {
 }
 
 /** Message fields the bot supplies; the fake fills id, channel_id, guild_id, timestamp, tts, mentions… */
-export type MessageInit = Partial<Omit<DiscordMessage, 'id' | 'channel_id'>> & { author: FakeUser | DiscordMessage['author'] };
+export type MessageInit = Partial<Omit<DiscordMessage, 'id' | 'channel_id'>> & {
+  author: FakeUser | DiscordMessage['author'];
+};
 
 /** Faults the tests (and a curious user) can inject into the transport. */
 export interface DiscordFaults {
@@ -93,7 +95,13 @@ export interface FakeDiscord {
   setCommandVersion(name: string, version: string): void;
   onInteraction(handler: (ix: InteractionContext) => void): void;
   /** Inpaint iframe submit handler, served at `POST /inpaint/api/submit-job`. */
-  onInpaintSubmit(handler: (body: { customId: string; mask: string; prompt: string }) => { ok: boolean; status?: number; message?: string }): void;
+  onInpaintSubmit(
+    handler: (body: { customId: string; mask: string; prompt: string }) => {
+      ok: boolean;
+      status?: number;
+      message?: string;
+    },
+  ): void;
   /** Post a message; dispatches MESSAGE_CREATE to every member of the channel. */
   postMessage(channelId: string, init: MessageInit): DiscordMessage;
   /** Edit a message (full object dispatched as MESSAGE_UPDATE). */
@@ -105,7 +113,13 @@ export interface FakeDiscord {
   /** Dispatches `t`/`d` to every gateway session of `userId`. */
   dispatchToUser(userId: string, t: string, d: unknown): void;
   /** Counters for tests and benches. */
-  stats(): { interactions: number; restCalls: number; identifies: number; resumes: number; connections: number };
+  stats(): {
+    interactions: number;
+    restCalls: number;
+    identifies: number;
+    resumes: number;
+    connections: number;
+  };
   close(): Promise<void>;
 }
 

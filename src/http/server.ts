@@ -1,0 +1,258 @@
+/**
+ * The HTTP front (SPEC §5) on node:http: routes of the seed project and ours, the exact envelope,
+ * the secret, the prefix, body limits. It validates shapes and hands meaning to the engine.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+import type { Config } from '../config.ts';
+import type { EngineApi } from '../engine/api.ts';
+import { EngineError } from '../engine/errors.ts';
+import { TASK_STATUSES, type TaskStatus } from '../engine/task.ts';
+import type { Logger } from '../log.ts';
+import { actionBody, blendBody, describeBody, imagineBody, taskIdBody, ValidationError } from './schemas.ts';
+
+const MAX_BODY = 64 * 1024 * 1024;
+
+export interface ApiServerOptions {
+  engine: EngineApi;
+  config: Config;
+  logger: Logger;
+  metricsRegistry?: Registry;
+  telegramWebhook?: { path: string; handle(req: IncomingMessage, res: ServerResponse): Promise<void> };
+}
+
+export interface ApiServer {
+  server: Server;
+  listen(): Promise<{ url: string }>;
+  close(): Promise<void>;
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+type Handler = (ctx: {
+  req: IncomingMessage;
+  url: URL;
+  body: () => Promise<unknown>;
+}) => Promise<{ status?: number; body: unknown }>;
+
+function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    ...headers,
+  });
+  res.end(text);
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > MAX_BODY) {
+      reject(new HttpError(413, 'request body is larger than 64 MiB'));
+      req.resume();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) {
+        reject(new HttpError(413, 'request body is larger than 64 MiB'));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+async function jsonBody(req: IncomingMessage): Promise<unknown> {
+  const raw = await readBody(req);
+  if (raw.length === 0) return {};
+  const type = String(req.headers['content-type'] ?? '');
+  if (type && !/^application\/(.+\+)?json\b/i.test(type))
+    throw new HttpError(415, 'Content-Type must be application/json');
+  try {
+    return JSON.parse(raw.toString('utf8')) as unknown;
+  } catch {
+    throw new HttpError(400, 'invalid JSON');
+  }
+}
+
+function sameSecret(given: string, secret: string): boolean {
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(secret).digest();
+  return timingSafeEqual(a, b);
+}
+
+/** Builds the API server (not yet listening). */
+export function createApiServer(opts: ApiServerOptions): ApiServer {
+  const { engine, config } = opts;
+  const log = opts.logger.child({ room: 'http' });
+  const secret = config.settings.secret;
+  const prefix = config.settings.apiPrefix ? `/${config.settings.apiPrefix}` : '';
+  const submitted = (taskId: string) => ({ body: { code: 0, msg: 'ok', taskId, data: [] } });
+
+  const routes: Record<string, Partial<Record<string, Handler>>> = {
+    '/image/imagine': {
+      POST: async ({ body }) => {
+        const b = imagineBody(await body());
+        return submitted((await engine.imagine(b)).id);
+      },
+    },
+    '/image/action': {
+      POST: async ({ body }) => submitted((await engine.action(actionBody(await body()))).id),
+    },
+    '/image/describe': {
+      POST: async ({ body }) => submitted((await engine.describe(describeBody(await body()))).id),
+    },
+    '/image/blend': {
+      POST: async ({ body }) => submitted((await engine.blend(blendBody(await body()))).id),
+    },
+    '/task/fetch': {
+      GET: async ({ url }) => fetchTask(url.searchParams.get('taskId')),
+      POST: async ({ url, body }) => {
+        const q = url.searchParams.get('taskId');
+        return fetchTask(q ?? taskIdBody(await body()).taskId);
+      },
+    },
+    '/task/cancel': {
+      POST: async ({ body }) => {
+        const { taskId } = taskIdBody(await body());
+        const t = await engine.cancel(taskId);
+        return { body: { code: 0, msg: 'ok', taskId: t.id, data: t } };
+      },
+    },
+    '/task/list': {
+      GET: async ({ url }) => {
+        const status = url.searchParams.get('status');
+        const limitRaw = url.searchParams.get('limit');
+        if (status && !(TASK_STATUSES as readonly string[]).includes(status)) {
+          throw new HttpError(400, `status must be one of ${TASK_STATUSES.join(', ')}`);
+        }
+        const limit = limitRaw === null || limitRaw === '' ? 20 : Number(limitRaw);
+        if (!Number.isInteger(limit) || limit < 1 || limit > 100)
+          throw new HttpError(400, 'limit must be an integer from 1 to 100');
+        const list = await engine.list({ ...(status ? { status: status as TaskStatus } : {}), limit });
+        return { body: { code: 0, msg: 'success', data: list } };
+      },
+    },
+    '/health': {
+      GET: async () => {
+        const h = engine.health();
+        return { status: h.status === 'ok' ? 200 : 503, body: h };
+      },
+    },
+  };
+
+  async function fetchTask(id: string | null | undefined) {
+    if (!id) throw new HttpError(400, 'taskId is required');
+    const task = await engine.get(id);
+    if (!task) return { status: 404, body: { code: 404, msg: `task ${id} not found`, data: null } };
+    return { body: { code: 0, msg: 'success', data: task } };
+  }
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    let path = url.pathname.replace(/\/+$/, '') || '/';
+    const method = req.method ?? 'GET';
+    if (opts.telegramWebhook && path === opts.telegramWebhook.path) {
+      await opts.telegramWebhook.handle(req, res);
+      return;
+    }
+    if (prefix) {
+      if (!path.startsWith(`${prefix}/`)) throw new HttpError(404, `no route ${url.pathname}`);
+      path = path.slice(prefix.length);
+    }
+    if (path === '/metrics' && opts.metricsRegistry) {
+      if (method !== 'GET')
+        throw new HttpError(405, `${method} is not allowed on ${url.pathname}`, { allow: 'GET' });
+      checkSecret(req);
+      const text = await opts.metricsRegistry.metrics();
+      res.writeHead(200, { 'content-type': opts.metricsRegistry.contentType }).end(text);
+      return;
+    }
+    const route = routes[path];
+    if (!route) throw new HttpError(404, `no route ${url.pathname}`);
+    const handler = route[method];
+    if (!handler)
+      throw new HttpError(405, `${method} is not allowed on ${url.pathname}`, {
+        allow: Object.keys(route).join(', '),
+      });
+    if (path !== '/health') checkSecret(req);
+    const out = await handler({ req, url, body: () => jsonBody(req) });
+    sendJson(res, out.status ?? 200, out.body);
+  };
+
+  function checkSecret(req: IncomingMessage): void {
+    if (!secret) return;
+    const header = req.headers['mj-api-secret'];
+    const auth = req.headers.authorization;
+    const given =
+      typeof header === 'string'
+        ? header
+        : typeof auth === 'string' && auth.startsWith('Bearer ')
+          ? auth.slice(7)
+          : '';
+    if (!given || !sameSecret(given, secret))
+      throw new HttpError(401, 'a valid mj-api-secret header is required');
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      if (err instanceof HttpError) {
+        sendJson(res, err.status, { code: err.status, msg: err.message, data: null }, err.headers);
+      } else if (err instanceof ValidationError) {
+        sendJson(res, 400, { code: 400, msg: err.message, data: null });
+      } else if (err instanceof EngineError) {
+        sendJson(res, err.status, { code: err.status, msg: err.message, data: null, ...err.details });
+      } else {
+        log.error({ err: (err as Error).message, url: req.url }, 'request failed');
+        sendJson(res, 500, { code: 500, msg: 'internal error', data: null });
+      }
+      if (!req.complete) req.resume();
+    });
+  });
+  server.requestTimeout = 120_000;
+
+  return {
+    server,
+    async listen() {
+      const u = new URL(config.listen);
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(Number(u.port || 80), u.hostname.replace(/^\[|\]$/g, ''), () => resolve());
+      });
+      const addr = server.address() as AddressInfo;
+      const host = u.hostname === '0.0.0.0' ? '127.0.0.1' : u.hostname;
+      return { url: `http://${host}:${addr.port}` };
+    },
+    async close() {
+      server.closeIdleConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+      server.closeAllConnections();
+    },
+  };
+}

@@ -1,0 +1,81 @@
+/**
+ * The sandbox: a simulated Discord with the simulated Midjourney bot in it, and accounts ready to
+ * use. `npm start` runs on it when no account is configured; the tests run on it too.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Logger } from '../log.ts';
+import type { FakeDiscord, FakeUser } from './discord/api.ts';
+import { startFakeDiscord } from './discord/server.ts';
+import { attachMidjourneyBot, type MidjourneyBot } from './midjourney/bot.ts';
+import { MJ_USER } from './midjourney/messages.ts';
+
+export interface SandboxAccount {
+  token: string;
+  channel_id: string;
+  guild_id: string;
+  user_id: string;
+}
+
+export interface Sandbox {
+  discord: FakeDiscord;
+  bot: MidjourneyBot;
+  accounts: SandboxAccount[];
+  /** The `proxy.*` URLs that point a client at the sandbox. */
+  proxy: { server: string; cdn: string; gateway: string; upload: string; inpaint: string };
+  close(): Promise<void>;
+}
+
+export interface SandboxOptions {
+  speed: number;
+  accounts?: number;
+  logger?: Logger;
+  heartbeatIntervalMs?: number;
+}
+
+export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
+  const discord = await startFakeDiscord({
+    heartbeatIntervalMs: opts.heartbeatIntervalMs ?? 41250,
+    ...(opts.logger ? { logger: opts.logger } : {}),
+  });
+  const guildId = '1100000000000000001';
+  const other: FakeUser = {
+    id: '1200000000000000099',
+    token: randomBytes(24).toString('base64url'),
+    username: 'someone_else',
+  };
+  discord.addUser(other);
+  discord.addUser(MJ_USER);
+  const accounts: SandboxAccount[] = [];
+  const n = opts.accounts ?? 1;
+  const noiseChannel = '1300000000000000999';
+  const all = [other.id, MJ_USER.id];
+  for (let i = 0; i < n; i++) {
+    const user: FakeUser = {
+      id: `12000000000000000${String(i).padStart(2, '0')}`,
+      token: `sandbox.${randomBytes(24).toString('base64url')}`,
+      username: `sandbox_user_${i}`,
+    };
+    discord.addUser(user);
+    const channelId = `13000000000000000${String(i).padStart(2, '0')}`;
+    discord.addChannel({ id: channelId, guildId, memberIds: [user.id, other.id, MJ_USER.id] });
+    accounts.push({ token: user.token, channel_id: channelId, guild_id: guildId, user_id: user.id });
+    all.push(user.id);
+  }
+  discord.addChannel({ id: noiseChannel, guildId, memberIds: all });
+  const bot = attachMidjourneyBot(discord, {
+    speed: opts.speed,
+    otherUser: other,
+    noiseChannelId: noiseChannel,
+  });
+  const origin = discord.origin;
+  return {
+    discord,
+    bot,
+    accounts,
+    proxy: { server: origin, cdn: origin, gateway: discord.gatewayUrl, upload: origin, inpaint: origin },
+    async close() {
+      bot.close();
+      await discord.close();
+    },
+  };
+}

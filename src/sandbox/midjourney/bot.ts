@@ -1,0 +1,622 @@
+/**
+ * The simulated Midjourney bot: answers interactions on the fake Discord with the real message
+ * sequences (waiting → progress edits with previews → a new result message → the progress message
+ * deleted), upscale replies, describe embeds, modals, error embeds (`--fail <title>`), and faults
+ * on demand: other users' look-alike jobs, reversed finishing order, silence.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { DiscordMessage } from '../../discord/types.ts';
+import { parseCustomId } from '../../midjourney/custom-ids.ts';
+import { MIDJOURNEY_APP_ID } from '../../midjourney/ids.ts';
+import type { FakeDiscord, FakeUser, InteractionContext } from '../discord/api.ts';
+import { renderImage } from '../png.ts';
+import {
+  cancelRow,
+  describeRows,
+  echoPrompt,
+  gridRows,
+  interactionStamps,
+  MJ_USER,
+  RED,
+  singleRows,
+  slug,
+  userRef,
+} from './messages.ts';
+
+export const MJ_COMMANDS = [
+  { name: 'imagine', id: '938956540159881230', version: '1237876415471554623' },
+  { name: 'describe', id: '1092492867185950852', version: '1237876415471554625' },
+  { name: 'blend', id: '1062880104792997970', version: '1237876415471554624' },
+];
+
+/** What the bot remembers of a job, for tests that check who got which result. */
+export interface SandboxJob {
+  hash: string;
+  userId: string;
+  channelId: string;
+  /** Nonce of the interaction that started it. */
+  nonce: string | undefined;
+  interactionId: string;
+  prompt: string;
+  label: string;
+  resultMessageId: string | null;
+  state: 'running' | 'done' | 'cancelled' | 'silent';
+}
+
+interface Running {
+  job: SandboxJob;
+  user: FakeUser;
+  progressId: string | null;
+  timers: NodeJS.Timeout[];
+  grid: boolean;
+}
+
+export interface BotFaults {
+  interleaveOtherUsers(on: boolean): void;
+  reverseOrder(on: boolean): void;
+  neverAnswer(n: number): void;
+  omitInteractionMetadata(on: boolean): void;
+  postToOtherChannel(on: boolean): void;
+}
+
+export interface MidjourneyBot {
+  readonly faults: BotFaults;
+  jobByHash(hash: string): SandboxJob | undefined;
+  stats(): { started: number; finished: number };
+  close(): void;
+}
+
+const STEPS = [0, 15, 31, 46, 62, 78, 93];
+
+export interface BotOptions {
+  speed: number;
+  /** A user whose look-alike jobs interleave with ours (fault), and a noise channel. */
+  otherUser?: FakeUser;
+  otherChannelFor?: (channelId: string) => string | undefined;
+  noiseChannelId?: string;
+}
+
+export function attachMidjourneyBot(discord: FakeDiscord, opts: BotOptions): MidjourneyBot {
+  for (const c of MJ_COMMANDS) discord.addCommand({ ...c, applicationId: MIDJOURNEY_APP_ID });
+  const jobs = new Map<string, SandboxJob>();
+  const running = new Map<string, Running>();
+  const inpaintTokens = new Map<string, { ix: InteractionContext; parent: SandboxJob }>();
+  const counters = { started: 0, finished: 0 };
+  const f = { interleave: false, reverse: false, silent: 0, omitMeta: false, noise: false };
+  const recentPrompts = new Map<string, number>();
+  let closed = false;
+  const ms = (realMs: number) => Math.max(1, realMs / opts.speed);
+  const shortId = () => randomBytes(6).toString('base64url');
+
+  const later = (r: Running | null, delay: number, fn: () => void) => {
+    const t = setTimeout(() => {
+      if (closed) return;
+      try {
+        fn();
+      } catch {
+        // the message it edits may be gone (cancelled); nothing to do
+      }
+    }, delay);
+    r?.timers.push(t);
+    return t;
+  };
+
+  const stamps = (ix: { id: string; name: string; user: FakeUser }) =>
+    f.omitMeta ? {} : interactionStamps(ix.id, ix.name, ix.user);
+
+  const errorEmbed = (
+    ix: InteractionContext,
+    title: string,
+    description: string,
+    color = RED,
+    footer?: string,
+  ) => {
+    discord.postMessage(ix.channelId, {
+      author: MJ_USER,
+      type: ix.guildId ? 20 : 0,
+      nonce: ix.nonce,
+      webhook_id: MIDJOURNEY_APP_ID,
+      application_id: MIDJOURNEY_APP_ID,
+      ...interactionStamps(ix.id, String(ix.data.name ?? 'imagine'), ix.user),
+      embeds: [{ type: 'rich', title, description, color, ...(footer ? { footer: { text: footer } } : {}) }],
+      ...(ix.message ? { message_reference: { message_id: ix.message.id, channel_id: ix.channelId } } : {}),
+    });
+  };
+
+  /** A generating job: waiting → % edits with previews → new result message → delete the progress one. */
+  const runJob = (
+    ix: {
+      id: string;
+      nonce: string | undefined;
+      channelId: string;
+      guildId: string | undefined;
+      user: FakeUser;
+      name: string;
+    },
+    prompt: string,
+    label: string,
+    grid: boolean,
+    reply?: DiscordMessage,
+  ): SandboxJob => {
+    const hash = randomUUID();
+    const job: SandboxJob = {
+      hash,
+      userId: ix.user.id,
+      channelId: ix.channelId,
+      nonce: ix.nonce,
+      interactionId: ix.id,
+      prompt,
+      label,
+      resultMessageId: null,
+      state: 'running',
+    };
+    jobs.set(hash, job);
+    counters.started++;
+    if (f.silent > 0) {
+      f.silent--;
+      job.state = 'silent';
+      return job;
+    }
+    const r: Running = { job, user: ix.user, progressId: null, timers: [], grid };
+    running.set(hash, r);
+    const who = `<@${ix.user.id}>`;
+    const head = (state: string) => `**${prompt}** - ${label ? `${label} by ` : ''}${who} ${state}`;
+    // Same-prompt jobs started close together finish in reverse order when asked.
+    let stretch = 1;
+    if (f.reverse) {
+      const n = (recentPrompts.get(prompt) ?? 0) + 1;
+      recentPrompts.set(prompt, n);
+      stretch = n === 1 ? 2.5 : 1;
+    }
+    const step = ms(5000) * stretch;
+    later(r, ms(800), () => {
+      const msg = discord.postMessage(ix.channelId, {
+        author: MJ_USER,
+        type: reply ? 19 : ix.guildId ? 20 : 0,
+        ...(reply ? {} : { nonce: ix.nonce }),
+        webhook_id: MIDJOURNEY_APP_ID,
+        application_id: MIDJOURNEY_APP_ID,
+        content: head('(Waiting to start)'),
+        mentions: [userRef(ix.user)],
+        components: cancelRow(hash),
+        ...stamps(ix),
+        ...(reply ? { message_reference: { message_id: reply.id, channel_id: ix.channelId } } : {}),
+      });
+      r.progressId = msg.id;
+      STEPS.forEach((pct, i) => {
+        later(r, step * (i + 1), () => {
+          const preview = discord.storeFile(
+            ix.channelId,
+            `${hash}_grid_0.webp`,
+            renderImage({ seed: prompt + hash, step: pct, width: 64, height: 64, grid }),
+            'image/png',
+          );
+          discord.editMessage(ix.channelId, msg.id, {
+            content: head(`(${pct}%) (fast)`),
+            attachments: [preview],
+          });
+        });
+      });
+      later(r, step * (STEPS.length + 1), () => {
+        const image = discord.storeFile(
+          ix.channelId,
+          `${ix.user.username}_${slug(prompt)}_${hash}.png`,
+          renderImage({ seed: prompt + hash, step: 100, width: 128, height: 128, grid }),
+          'image/png',
+        );
+        const final = discord.postMessage(ix.channelId, {
+          author: MJ_USER,
+          type: reply ? 19 : 0,
+          webhook_id: MIDJOURNEY_APP_ID,
+          application_id: MIDJOURNEY_APP_ID,
+          content: `**${prompt}** - ${label ? `${label} by ` : ''}${who} (fast)`,
+          mentions: [userRef(ix.user)],
+          attachments: [image],
+          components: grid ? gridRows(hash) : singleRows(hash),
+          ...stamps(ix),
+          ...(reply
+            ? {
+                message_reference: { message_id: reply.id, channel_id: ix.channelId },
+                referenced_message: reply,
+              }
+            : {}),
+        });
+        job.resultMessageId = final.id;
+        job.state = 'done';
+        counters.finished++;
+        running.delete(hash);
+        later(null, ms(300), () => discord.deleteMessage(ix.channelId, msg.id));
+      });
+    });
+    // Faults: a look-alike job of another user, and noise in another channel.
+    if (f.interleave && opts.otherUser && ix.user.id !== opts.otherUser.id) {
+      const other = opts.otherUser;
+      later(null, ms(300), () =>
+        runJob(
+          { ...ix, id: String(BigInt(ix.id) + 7n), nonce: `${Date.now()}0`, user: other },
+          prompt,
+          label,
+          grid,
+          reply,
+        ),
+      );
+    }
+    if (f.noise && opts.noiseChannelId) {
+      const noise = opts.noiseChannelId;
+      later(null, ms(1000), () =>
+        discord.postMessage(noise, {
+          author: MJ_USER,
+          content: `**${prompt}** - <@${ix.user.id}> (fast)`,
+          attachments: [
+            discord.storeFile(
+              noise,
+              `x_${slug(prompt)}_${randomUUID()}.png`,
+              renderImage({ seed: 'noise', step: 100, width: 16, height: 16 }),
+              'image/png',
+            ),
+          ],
+          components: gridRows(randomUUID()),
+        }),
+      );
+    }
+    return job;
+  };
+
+  const upscaleReply = (ix: InteractionContext, parent: SandboxJob, index: number) => {
+    const hash = randomUUID();
+    const grid = ix.message as DiscordMessage;
+    const job: SandboxJob = {
+      hash,
+      userId: ix.user.id,
+      channelId: ix.channelId,
+      nonce: ix.nonce,
+      interactionId: ix.id,
+      prompt: parent.prompt,
+      label: `Image #${index}`,
+      resultMessageId: null,
+      state: 'running',
+    };
+    jobs.set(hash, job);
+    counters.started++;
+    later(null, ms(1500), () => {
+      const image = discord.storeFile(
+        ix.channelId,
+        `${ix.user.username}_${slug(parent.prompt)}_${hash}.png`,
+        renderImage({ seed: parent.prompt + parent.hash + index, step: 100, width: 128, height: 128 }),
+        'image/png',
+      );
+      const msg = discord.postMessage(ix.channelId, {
+        author: MJ_USER,
+        type: 19,
+        webhook_id: MIDJOURNEY_APP_ID,
+        application_id: MIDJOURNEY_APP_ID,
+        content: `**${parent.prompt}** - Image #${index} <@${ix.user.id}>`,
+        mentions: [userRef(ix.user)],
+        attachments: [image],
+        components: singleRows(hash),
+        message_reference: { message_id: grid.id, channel_id: ix.channelId },
+        referenced_message: grid,
+        ...stamps({ id: ix.id, name: 'upscale', user: ix.user }),
+      });
+      job.resultMessageId = msg.id;
+      job.state = 'done';
+      counters.finished++;
+    });
+  };
+
+  const cancel = (hash: string) => {
+    const r = running.get(hash);
+    if (!r) return;
+    for (const t of r.timers) clearTimeout(t);
+    running.delete(hash);
+    r.job.state = 'cancelled';
+    if (!r.progressId) return;
+    const id = r.progressId;
+    const cur = discord.getMessage(r.job.channelId, id);
+    if (cur) {
+      discord.editMessage(r.job.channelId, id, {
+        content: (cur.content ?? '').replace(/\((Waiting to start|\d+%)\)( \(fast\))?/, '(Stopped)'),
+        components: [],
+      });
+    }
+    later(null, ms(300), () => discord.deleteMessage(r.job.channelId, id));
+  };
+
+  const option = (data: Record<string, unknown>, name: string): unknown =>
+    (Array.isArray(data.options) ? (data.options as { name?: unknown; value?: unknown }[]) : []).find(
+      (o) => o.name === name,
+    )?.value;
+
+  const startFromPrompt = (
+    ix: InteractionContext,
+    rawPrompt: string,
+    label: string,
+    grid: boolean,
+    reply?: DiscordMessage,
+  ) => {
+    const fail = /--fail\s+(.+?)(?=\s--|$)/.exec(rawPrompt);
+    let prompt = rawPrompt;
+    if (fail) {
+      const title = (fail[1] ?? '').trim();
+      prompt = rawPrompt.replace(fail[0], '').trim();
+      if (title === 'Job queued') {
+        errorEmbed(ix, 'Job queued', 'Your job will start shortly.', 16776960, `/imagine ${prompt}`);
+      } else {
+        later(null, ms(500), () =>
+          errorEmbed(
+            ix,
+            title,
+            `Sorry! The sandbox was asked to answer "${title}" for this prompt.\n\n\`${prompt}\``,
+          ),
+        );
+        return;
+      }
+    }
+    runJob(
+      { ...ix, name: String(ix.data.name ?? 'imagine') },
+      echoPrompt(prompt, shortId),
+      label,
+      grid,
+      reply,
+    );
+  };
+
+  discord.onInteraction((ix) => {
+    if (ix.applicationId !== MIDJOURNEY_APP_ID) return;
+    if (ix.type === 2) {
+      const name = String(ix.data.name ?? '');
+      if (name === 'imagine') {
+        const prompt = String(option(ix.data, 'prompt') ?? '').trim();
+        if (!prompt) {
+          errorEmbed(ix, 'Empty prompt', 'Please provide a prompt.');
+          return;
+        }
+        startFromPrompt(ix, prompt, '', true);
+      } else if (name === 'describe') {
+        describe(ix);
+      } else if (name === 'blend') {
+        const files = ix.files;
+        const seen = new Set(files.map((x) => x.bytes.toString('base64')));
+        if (seen.size < files.length) {
+          later(null, ms(500), () =>
+            errorEmbed(ix, 'Duplicate images detected', 'Please upload different images.'),
+          );
+          return;
+        }
+        const dims = option(ix.data, 'dimensions');
+        const links = files.map(() => `<https://s.mj.run/${shortId()}>`).join(' ');
+        runJob({ ...ix, name: 'blend' }, `${links}${typeof dims === 'string' ? ` ${dims}` : ''}`, '', true);
+      }
+      return;
+    }
+    if (ix.type === 3) {
+      const customId = String(ix.data.custom_id ?? '');
+      const info = parseCustomId(customId);
+      const parent = info?.hash ? jobs.get(info.hash) : undefined;
+      if (info?.action === 'CANCEL_JOB' && info.hash) {
+        cancel(info.hash);
+        return;
+      }
+      if (info?.action === 'PIC_READER') {
+        const n = info.index;
+        const embed = ix.message?.embeds?.[0]?.description ?? '';
+        const chosen = embed.split(/\n\n/)[n - 1]?.replace(/^\S+\s*/u, '') ?? '';
+        ix.openModal({
+          custom_id: `MJ::Picreader::Modal::${n}`,
+          title: 'Imagine This!',
+          components: [
+            {
+              type: 1,
+              components: [
+                {
+                  type: 4,
+                  custom_id: 'MJ::Picreader::Modal::PromptField',
+                  label: 'Prompt',
+                  style: 2,
+                  value: chosen,
+                },
+              ],
+            },
+          ],
+        });
+        return;
+      }
+      if (!info || !parent) return;
+      const reply = ix.message;
+      const base = { ...ix, name: 'imagine' };
+      switch (info.action) {
+        case 'UPSCALE':
+          upscaleReply(ix, parent, info.index);
+          return;
+        case 'VARIATION':
+          runJob(base, parent.prompt, 'Variations', true, reply);
+          return;
+        case 'REROLL':
+          runJob(base, parent.prompt, '', true, reply);
+          return;
+        case 'VARIATION_STRONG':
+          runJob(base, parent.prompt, 'Variations (Strong)', true, reply);
+          return;
+        case 'VARIATION_SUBTLE':
+          runJob(base, parent.prompt, 'Variations (Subtle)', true, reply);
+          return;
+        case 'ZOOMOUT':
+        case 'MAKE_SQUARE':
+          runJob(base, parent.prompt, 'Zoom Out', true, reply);
+          return;
+        case 'PANLEFT':
+        case 'PANRIGHT':
+        case 'PANUP':
+        case 'PANDOWN': {
+          const dir = info.action.slice(3).toLowerCase();
+          runJob(base, parent.prompt, `Pan ${dir[0]?.toUpperCase()}${dir.slice(1)}`, true, reply);
+          return;
+        }
+        case 'UPSCALE_V5_2X':
+        case 'UPSCALE_V5_4X':
+        case 'UPSCALE_V6_2X_SUBTLE':
+        case 'UPSCALE_V6_2X_CREATIVE': {
+          const kind = info.action.endsWith('SUBTLE')
+            ? 'Subtle'
+            : info.action.endsWith('CREATIVE')
+              ? 'Creative'
+              : info.action.endsWith('4X')
+                ? '4x'
+                : '2x';
+          runJob(base, parent.prompt, `Upscaled (${kind})`, false, reply);
+          return;
+        }
+        case 'ZOOMOUT_CUSTOM':
+          ix.openModal({
+            custom_id: `MJ::OutpaintCustomZoomModal::${parent.hash}`,
+            title: 'Zoom Out',
+            components: [
+              {
+                type: 1,
+                components: [
+                  {
+                    type: 4,
+                    custom_id: 'MJ::OutpaintCustomZoomModal::prompt',
+                    label: 'Zoom Out',
+                    style: 2,
+                    value: `${parent.prompt} --zoom 2`,
+                  },
+                ],
+              },
+            ],
+          });
+          return;
+        case 'VARIATION_REGION': {
+          const token = randomBytes(12).toString('base64url');
+          inpaintTokens.set(token, { ix, parent });
+          ix.openIframeModal({
+            custom_id: `MJ::iframe::${token}`,
+            title: 'Inpaint',
+            iframe_path: `/inpaint/?custom_id=${token}`,
+          });
+          return;
+        }
+        default:
+          return;
+      }
+    }
+    // type 5: a modal submit
+    const customId = String(ix.data.custom_id ?? '');
+    const rows = Array.isArray(ix.data.components)
+      ? (ix.data.components as { components?: { value?: unknown }[] }[])
+      : [];
+    const value = String(rows[0]?.components?.[0]?.value ?? '').trim();
+    if (customId.startsWith('MJ::OutpaintCustomZoomModal::')) {
+      const parent = jobs.get(customId.split('::').pop() ?? '');
+      const zoom = /--zoom\s+(\d+(?:\.\d+)?)/.exec(value);
+      if (!parent || !zoom || Number(zoom[1]) < 1 || Number(zoom[1]) > 2) {
+        errorEmbed(ix, 'Invalid parameter', '`--zoom` must be between 1 and 2');
+        return;
+      }
+      const reply = parent.resultMessageId
+        ? discord.getMessage(ix.channelId, parent.resultMessageId)
+        : undefined;
+      runJob({ ...ix, name: 'imagine' }, echoPrompt(value, shortId), 'Zoom Out', true, reply);
+    } else if (customId.startsWith('MJ::Picreader::Modal::')) {
+      startFromPrompt({ ...ix, data: { ...ix.data, name: 'imagine' } }, value, '', true);
+    }
+  });
+
+  discord.onInpaintSubmit((body) => {
+    const entry = inpaintTokens.get(body.customId);
+    if (!entry) return { ok: false, status: 404, message: 'unknown job' };
+    if (!body.mask) return { ok: false, status: 400, message: 'mask is required' };
+    inpaintTokens.delete(body.customId);
+    const { ix, parent } = entry;
+    const reply = parent.resultMessageId
+      ? discord.getMessage(ix.channelId, parent.resultMessageId)
+      : undefined;
+    runJob(
+      { ...ix, name: 'imagine' },
+      echoPrompt(body.prompt || parent.prompt, shortId),
+      'Variations (Region)',
+      true,
+      reply,
+    );
+    return { ok: true };
+  });
+
+  function describe(ix: InteractionContext): void {
+    const file = ix.files[0];
+    if (!file) {
+      errorEmbed(ix, 'Invalid request', 'No image was given.');
+      return;
+    }
+    const seed = randomUUID();
+    const image = discord.storeFile(ix.channelId, `${Date.now()}.png`, file.bytes, file.contentType);
+    const words = ['a luminous', 'a quiet', 'an ornate', 'a weathered', 'a dreamlike', 'a minimalist'];
+    const h = file.bytes.reduce((a, b) => (a * 31 + b) >>> 0, 7);
+    const prompts = [1, 2, 3, 4].map(
+      (i) =>
+        `${words[(h + i) % words.length]} scene of shapes and colour, ${['soft light', 'bold contrast', 'pastel tones', 'film grain'][i - 1]} --ar 1:1`,
+    );
+    later(null, ms(500), () => {
+      const msg = discord.postMessage(ix.channelId, {
+        author: MJ_USER,
+        type: ix.guildId ? 20 : 0,
+        nonce: ix.nonce,
+        webhook_id: MIDJOURNEY_APP_ID,
+        application_id: MIDJOURNEY_APP_ID,
+        ...interactionStamps(ix.id, 'describe', ix.user),
+        embeds: [{ type: 'rich', image: { url: image.url }, color: 0 }],
+      });
+      later(null, ms(3000), () => {
+        discord.editMessage(ix.channelId, msg.id, {
+          embeds: [
+            {
+              type: 'rich',
+              description: prompts.map((p, i) => `${['1️⃣', '2️⃣', '3️⃣', '4️⃣'][i]} ${p}`).join('\n\n'),
+              image: { url: image.url },
+              color: 0,
+            },
+          ],
+          components: describeRows(),
+        });
+        jobs.set(seed, {
+          hash: seed,
+          userId: ix.user.id,
+          channelId: ix.channelId,
+          nonce: ix.nonce,
+          interactionId: ix.id,
+          prompt: '',
+          label: 'describe',
+          resultMessageId: msg.id,
+          state: 'done',
+        });
+      });
+    });
+  }
+
+  return {
+    faults: {
+      interleaveOtherUsers: (on) => {
+        f.interleave = on;
+      },
+      reverseOrder: (on) => {
+        f.reverse = on;
+        recentPrompts.clear();
+      },
+      neverAnswer: (n) => {
+        f.silent += n;
+      },
+      omitInteractionMetadata: (on) => {
+        f.omitMeta = on;
+      },
+      postToOtherChannel: (on) => {
+        f.noise = on;
+      },
+    },
+    jobByHash: (hash) => jobs.get(hash),
+    stats: () => ({ ...counters }),
+    close: () => {
+      closed = true;
+      for (const r of running.values()) for (const t of r.timers) clearTimeout(t);
+      running.clear();
+    },
+  };
+}
