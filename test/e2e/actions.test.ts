@@ -23,6 +23,8 @@ describe('every Midjourney action over the HTTP API, against the sandbox', () =>
   });
 
   test('imagine: PENDING → RUNNING with progress and a preview → FINISHED with a PNG and buttons', async () => {
+    const seen: Task[] = [];
+    svc.app.engine.on('task', (t: Task) => seen.push(t));
     const res = await svc.call('/image/imagine', { prompt: '  a red   fox in snow  ', data: { mine: 1 } });
     assert.equal(res.status, 200);
     assert.equal(res.body.code, 0);
@@ -34,13 +36,20 @@ describe('every Midjourney action over the HTTP API, against the sandbox', () =>
       Math.abs(Number(id.slice(0, 10)) - Date.now() / 1000) < 60,
       'the id starts with the unix seconds',
     );
-    const running = await svc.waitTask(
-      id,
-      (t) => t.status === 'RUNNING' && t.progress !== null && t.progress !== '0%',
-    );
-    assert.match(running.progress ?? '', /^\d+%$/);
     grid = await svc.waitTask(id);
     assert.equal(grid.status, 'FINISHED', grid.failReason ?? '');
+    const mine = seen.filter((t) => t.id === id);
+    assert.deepEqual(
+      [...new Set(mine.map((t) => t.status))],
+      ['PENDING', 'STARTED', 'SUBMITTED', 'RUNNING', 'FINISHED'],
+      'every status in order',
+    );
+    const progress = mine.filter((t) => t.status === 'RUNNING').map((t) => t.progress);
+    assert.ok(progress.includes('46%'), `progress went through the percentages: ${progress.join(',')}`);
+    assert.ok(
+      mine.some((t) => t.status === 'RUNNING' && t.imageUrl?.includes('_grid_0.webp')),
+      'a preview image was shown while running',
+    );
     assert.equal(grid.progress, '100%');
     assert.equal(grid.prompt, 'a red fox in snow');
     assert.deepEqual(grid.data, { mine: 1 });
@@ -188,15 +197,25 @@ describe('every Midjourney action over the HTTP API, against the sandbox', () =>
   });
 
   test('cancel: a running job is stopped on Midjourney and fails with "cancelled"', async () => {
-    const id = await svc.submit('/image/imagine', { prompt: 'a slow painting --fast' });
-    await svc.waitTask(id, (t) => t.status === 'RUNNING' && t.messageHash !== null);
-    const res = await svc.call('/task/cancel', { taskId: id });
-    assert.equal(res.status, 200, JSON.stringify(res.body));
-    const t = await svc.waitTask(id);
-    assert.equal(t.status, 'FAILED');
-    assert.equal(t.failReason, 'cancelled');
-    const again = await svc.call('/task/cancel', { taskId: id });
-    assert.equal(again.status, 409);
+    const slow = await startService({ speed: 20 });
+    try {
+      const id = await slow.submit('/image/imagine', { prompt: 'a slow painting' });
+      const running = await slow.waitTask(id, (t) => t.status === 'RUNNING' && t.messageHash !== null);
+      const res = await slow.call('/task/cancel', { taskId: id });
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      const t = await slow.waitTask(id);
+      assert.equal(t.status, 'FAILED');
+      assert.equal(t.failReason, 'cancelled');
+      assert.equal(
+        slow.sandbox.bot.jobByHash(running.messageHash as string)?.state,
+        'cancelled',
+        'Midjourney stopped the job',
+      );
+      const again = await slow.call('/task/cancel', { taskId: id });
+      assert.equal(again.status, 409);
+    } finally {
+      await slow.close();
+    }
   });
 
   test('health says sandbox and lists the account without its token', async () => {

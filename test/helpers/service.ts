@@ -79,16 +79,33 @@ export async function startService(opts: ServiceOptions = {}): Promise<Service> 
     if (res.status !== 200) throw new Error(`fetch ${id}: ${res.status} ${res.body.msg}`);
     return res.body.data as Task;
   };
-  const waitTask: Service['waitTask'] = async (id, until, timeoutMs = 20_000) => {
+  // Follows the engine's own events, so a short-lived state (RUNNING at high speed) is never missed
+  // between two polls; a final state is then read back through the API.
+  const waitTask: Service['waitTask'] = (id, until, timeoutMs = 20_000) => {
     const done = until ?? ((t: Task) => t.status === 'FINISHED' || t.status === 'FAILED');
-    const deadline = Date.now() + timeoutMs;
-    let last: Task | undefined;
-    while (Date.now() < deadline) {
-      last = await fetchTask(id);
-      if (done(last)) return last;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    throw new Error(`task ${id} did not reach the expected state; last: ${JSON.stringify(last)}`);
+    return new Promise<Task>((resolve, reject) => {
+      let last: Task | undefined;
+      const finish = (t: Task) => {
+        clearTimeout(timer);
+        app.engine.off('task', onTask);
+        if (t.status === 'FINISHED' || t.status === 'FAILED') fetchTask(id).then(resolve, reject);
+        else resolve(t);
+      };
+      const onTask = (t: Task) => {
+        if (t.id !== id) return;
+        last = t;
+        if (done(t)) finish(t);
+      };
+      const timer = setTimeout(() => {
+        app.engine.off('task', onTask);
+        reject(new Error(`task ${id} did not reach the expected state; last: ${JSON.stringify(last)}`));
+      }, timeoutMs);
+      app.engine.on('task', onTask);
+      fetchTask(id).then((t) => {
+        last ??= t;
+        if (done(t)) finish(t);
+      }, reject);
+    });
   };
   const submit = async (path: string, body: unknown): Promise<string> => {
     const res = await call(path, body);
