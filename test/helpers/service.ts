@@ -60,6 +60,10 @@ export async function startService(opts: ServiceOptions = {}): Promise<Service> 
     engine: { backoff: { minMs: 20, maxMs: 100 }, deleteGraceMs: 300, modalTimeoutMs: 5000 },
     notifierRetryMs: 50,
   });
+  // Tests start from a ready pool, as a service that has been up for a moment would be.
+  const readyBy = Date.now() + 10_000;
+  while (app.engine.health().status !== 'ok' && Date.now() < readyBy)
+    await new Promise((r) => setTimeout(r, 10));
   const call: Service['call'] = async (path, body, init = {}) => {
     const method = init.method ?? (body === undefined ? 'GET' : 'POST');
     const res = await fetch(app.url + path, {
