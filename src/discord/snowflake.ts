@@ -1,17 +1,35 @@
 /**
- * Nonces shaped like Discord snowflakes (milliseconds since the Discord epoch, shifted), with a
- * per-process counter in the low bits so two nonces of one millisecond differ.
+ * Snowflake-shaped ids made on our side: interaction nonces.
  */
-const DISCORD_EPOCH = 1420070400000n;
-let seq = 0n;
-let last = 0n;
 
-export function nonce(now = Date.now()): string {
-  let ms = BigInt(now) - DISCORD_EPOCH;
-  if (ms < last) ms = last;
-  if (ms === last) seq = (seq + 1n) & 0xfffn;
-  else seq = 0n;
-  if (ms === last && seq === 0n) ms = last + 1n;
-  last = ms;
+/** Discord's epoch (2015-01-01T00:00:00Z) in ms. */
+export const DISCORD_EPOCH = 1420070400000n;
+
+let lastMs = 0n;
+let seq = 0n;
+
+/**
+ * A new nonce: `(ms since Discord epoch) << 22 | seq`, as a decimal string. Strictly increasing
+ * within the process, even for many calls in one millisecond or a clock that steps back.
+ */
+export function nonce(): string {
+  let ms = BigInt(Date.now()) - DISCORD_EPOCH;
+  if (ms <= lastMs) {
+    ms = lastMs;
+    seq += 1n;
+    if (seq > 0xfffn) {
+      // 4096 ids in one ms: borrow the next millisecond rather than repeat an id.
+      ms += 1n;
+      seq = 0n;
+    }
+  } else {
+    seq = 0n;
+  }
+  lastMs = ms;
   return String((ms << 22n) | seq);
+}
+
+/** The creation time (unix ms) a snowflake encodes. */
+export function snowflakeTime(id: string): number {
+  return Number((BigInt(id) >> 22n) + DISCORD_EPOCH);
 }
