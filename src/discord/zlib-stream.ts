@@ -6,12 +6,16 @@ import { constants, createInflate, type Inflate } from 'node:zlib';
 
 const SUFFIX = Buffer.from([0x00, 0x00, 0xff, 0xff]);
 
-/** Feeds binary frames in order; calls `onText` once per complete payload, in order. */
+/**
+ * Feeds binary frames in order; calls `onText` once per complete payload, in order. Complete
+ * payloads are written without waiting for the previous one: a write's callback runs after its
+ * output was emitted and before the next write's, so each callback takes exactly its payload.
+ */
 export class ZlibStreamDecoder {
   private readonly inflate: Inflate;
   private pending: Buffer[] = [];
   private out: Buffer[] = [];
-  private chain: Promise<void> = Promise.resolve();
+  private closed = false;
 
   constructor(
     private readonly onText: (text: string) => void,
@@ -23,25 +27,23 @@ export class ZlibStreamDecoder {
   }
 
   push(frame: Buffer): void {
+    if (this.closed) return;
     this.pending.push(frame);
     if (frame.length < 4 || !frame.subarray(-4).equals(SUFFIX)) return;
-    const data = Buffer.concat(this.pending);
+    const data = this.pending.length === 1 ? frame : Buffer.concat(this.pending);
     this.pending = [];
-    this.chain = this.chain.then(
-      () =>
-        new Promise<void>((resolve) => {
-          this.inflate.write(data);
-          this.inflate.flush(constants.Z_SYNC_FLUSH, () => {
-            const text = Buffer.concat(this.out).toString('utf8');
-            this.out = [];
-            if (text) this.onText(text);
-            resolve();
-          });
-        }),
-    );
+    this.inflate.write(data, () => {
+      const text =
+        this.out.length === 1
+          ? (this.out[0] as Buffer).toString('utf8')
+          : Buffer.concat(this.out).toString('utf8');
+      this.out = [];
+      if (text && !this.closed) this.onText(text);
+    });
   }
 
   close(): void {
+    this.closed = true;
     this.inflate.close();
   }
 }

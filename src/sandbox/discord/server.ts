@@ -66,7 +66,7 @@ export async function startFakeDiscord(opts: FakeDiscordOptions = {}): Promise<F
     outdated: 0,
     serverError: [] as (string | undefined)[],
   };
-  let interactionHandler: ((ix: InteractionContext) => void) | undefined;
+  const interactionHandlers: ((ix: InteractionContext) => void)[] = [];
   let inpaintHandler: Parameters<FakeDiscord['onInpaintSubmit']>[0] | undefined;
   let origin = '';
 
@@ -326,7 +326,7 @@ export async function startFakeDiscord(opts: FakeDiscordOptions = {}): Promise<F
     };
     setImmediate(() => {
       try {
-        interactionHandler?.(ctx);
+        for (const h of interactionHandlers) h(ctx);
       } catch (err) {
         opts.logger?.error({ err: (err as Error).message }, 'sandbox bot failed on an interaction');
       }
@@ -563,7 +563,7 @@ export async function startFakeDiscord(opts: FakeDiscordOptions = {}): Promise<F
       if (c) c.version = version;
     },
     onInteraction: (h) => {
-      interactionHandler = h;
+      interactionHandlers.push(h);
     },
     onInpaintSubmit: (h) => {
       inpaintHandler = h;
