@@ -93,6 +93,7 @@ export interface FakeDiscord {
   addCommand(cmd: FakeCommand): void;
   /** Change a command's current version (older versions then get the outdated-version error). */
   setCommandVersion(name: string, version: string): void;
+  /** Every registered handler sees every accepted interaction (the bot, and benches that time it). */
   onInteraction(handler: (ix: InteractionContext) => void): void;
   /** Inpaint iframe submit handler, served at `POST /inpaint/api/submit-job`. */
   onInpaintSubmit(

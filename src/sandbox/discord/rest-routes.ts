@@ -32,7 +32,7 @@ export interface RestWorld {
   maxBodyBytes: number;
   stats: { interactions: number; restCalls: number };
   postMessage(channelId: string, init: MessageInit): DiscordMessage;
-  interactionHandler(): ((ix: InteractionContext) => void) | undefined;
+  interactionHandlers(): readonly ((ix: InteractionContext) => void)[];
 }
 
 interface Call {
@@ -229,7 +229,7 @@ function interactions(world: RestWorld, call: Call): void {
   // Events the handler fires (the bot's first message…) follow INTERACTION_SUCCESS, as on Discord.
   const release = gateway.hold();
   try {
-    world.interactionHandler()?.(ctx);
+    for (const handler of world.interactionHandlers()) handler(ctx);
   } catch (err) {
     world.logger.error({ err: (err as Error).message }, 'interaction handler failed');
   } finally {

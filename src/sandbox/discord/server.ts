@@ -57,7 +57,7 @@ class FakeDiscordServer implements FakeDiscord {
   private readonly counters = { interactions: 0, restCalls: 0 };
   private readonly log: Logger;
   private readonly server = createServer((req, res) => this.onRequest(req, res));
-  private interactionHandler: ((ix: InteractionContext) => void) | undefined;
+  private readonly interactionHandlers: ((ix: InteractionContext) => void)[] = [];
   private inpaintHandler: InpaintHandler | undefined;
   private _origin = '';
 
@@ -134,7 +134,7 @@ class FakeDiscordServer implements FakeDiscord {
     this.store.setCommandVersion(name, version);
   }
   onInteraction(handler: (ix: InteractionContext) => void): void {
-    this.interactionHandler = handler;
+    this.interactionHandlers.push(handler);
   }
   onInpaintSubmit(handler: InpaintHandler): void {
     this.inpaintHandler = handler;
@@ -245,7 +245,7 @@ class FakeDiscordServer implements FakeDiscord {
       maxBodyBytes: this.opts.maxBodyBytes ?? 25 * 1024 * 1024,
       stats: this.counters,
       postMessage: (channelId, init) => this.postMessage(channelId, init),
-      interactionHandler: () => this.interactionHandler,
+      interactionHandlers: () => this.interactionHandlers,
     };
   }
 

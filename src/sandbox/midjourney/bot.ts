@@ -6,6 +6,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { DiscordMessage } from '../../discord/types.ts';
+import type { Action } from '../../midjourney/actions.ts';
 import { parseCustomId } from '../../midjourney/custom-ids.ts';
 import { MIDJOURNEY_APP_ID } from '../../midjourney/ids.ts';
 import type { FakeDiscord, FakeUser, InteractionContext } from '../discord/api.ts';
@@ -67,6 +68,24 @@ export interface MidjourneyBot {
 }
 
 const STEPS = [0, 15, 31, 46, 62, 78, 93];
+
+/** Buttons that start a new generating job: the words Midjourney puts before the user, and whether the result is a grid. */
+const JOB_BUTTONS: Partial<Record<Action, { label: string; grid: boolean }>> = {
+  VARIATION: { label: 'Variations', grid: true },
+  REROLL: { label: '', grid: true },
+  VARIATION_STRONG: { label: 'Variations (Strong)', grid: true },
+  VARIATION_SUBTLE: { label: 'Variations (Subtle)', grid: true },
+  ZOOMOUT: { label: 'Zoom Out', grid: true },
+  MAKE_SQUARE: { label: 'Zoom Out', grid: true },
+  PANLEFT: { label: 'Pan Left', grid: true },
+  PANRIGHT: { label: 'Pan Right', grid: true },
+  PANUP: { label: 'Pan Up', grid: true },
+  PANDOWN: { label: 'Pan Down', grid: true },
+  UPSCALE_V5_2X: { label: 'Upscaled (2x)', grid: false },
+  UPSCALE_V5_4X: { label: 'Upscaled (4x)', grid: false },
+  UPSCALE_V6_2X_SUBTLE: { label: 'Upscaled (Subtle)', grid: false },
+  UPSCALE_V6_2X_CREATIVE: { label: 'Upscaled (Creative)', grid: false },
+};
 
 export interface BotOptions {
   speed: number;
@@ -424,48 +443,16 @@ export function attachMidjourneyBot(discord: FakeDiscord, opts: BotOptions): Mid
       if (!info || !parent) return;
       const reply = ix.message;
       const base = { ...ix, name: 'imagine' };
+      if (info.action === 'UPSCALE') {
+        upscaleReply(ix, parent, info.index);
+        return;
+      }
+      const job = JOB_BUTTONS[info.action];
+      if (job) {
+        runJob(base, parent.prompt, job.label, job.grid, reply);
+        return;
+      }
       switch (info.action) {
-        case 'UPSCALE':
-          upscaleReply(ix, parent, info.index);
-          return;
-        case 'VARIATION':
-          runJob(base, parent.prompt, 'Variations', true, reply);
-          return;
-        case 'REROLL':
-          runJob(base, parent.prompt, '', true, reply);
-          return;
-        case 'VARIATION_STRONG':
-          runJob(base, parent.prompt, 'Variations (Strong)', true, reply);
-          return;
-        case 'VARIATION_SUBTLE':
-          runJob(base, parent.prompt, 'Variations (Subtle)', true, reply);
-          return;
-        case 'ZOOMOUT':
-        case 'MAKE_SQUARE':
-          runJob(base, parent.prompt, 'Zoom Out', true, reply);
-          return;
-        case 'PANLEFT':
-        case 'PANRIGHT':
-        case 'PANUP':
-        case 'PANDOWN': {
-          const dir = info.action.slice(3).toLowerCase();
-          runJob(base, parent.prompt, `Pan ${dir[0]?.toUpperCase()}${dir.slice(1)}`, true, reply);
-          return;
-        }
-        case 'UPSCALE_V5_2X':
-        case 'UPSCALE_V5_4X':
-        case 'UPSCALE_V6_2X_SUBTLE':
-        case 'UPSCALE_V6_2X_CREATIVE': {
-          const kind = info.action.endsWith('SUBTLE')
-            ? 'Subtle'
-            : info.action.endsWith('CREATIVE')
-              ? 'Creative'
-              : info.action.endsWith('4X')
-                ? '4x'
-                : '2x';
-          runJob(base, parent.prompt, `Upscaled (${kind})`, false, reply);
-          return;
-        }
         case 'ZOOMOUT_CUSTOM':
           ix.openModal({
             custom_id: `MJ::OutpaintCustomZoomModal::${parent.hash}`,

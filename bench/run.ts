@@ -1,0 +1,30 @@
+/**
+ * `npm run bench`: every row of SPEC §11 that runs here, each against a baseline measured in the
+ * same run, printed as one markdown table (and the machine it ran on).
+ */
+import { cpus, totalmem } from 'node:os';
+import { apiThroughput } from './api-throughput.ts';
+import { engineLatency } from './engine-latency.ts';
+import { gatewayThroughput } from './gateway-throughput.ts';
+import { type Row, table } from './lib/report.ts';
+import { scale } from './scale.ts';
+import { vsNpmClient } from './vs-npm-client.ts';
+
+const quick = process.argv.includes('--quick');
+const rows: Row[] = [];
+const steps: [string, () => Promise<Row[]>][] = [
+  ['api throughput', () => apiThroughput(quick ? 1 : 3)],
+  ['engine latency', () => engineLatency(quick ? 30 : 200)],
+  ['gateway throughput', () => gatewayThroughput(quick ? 5000 : 30_000)],
+  ['scale', () => scale(quick ? 10 : 50, quick ? 300 : 5000)],
+  ['vs npm client', () => vsNpmClient(quick ? 3 : 10)],
+];
+for (const [name, run] of steps) {
+  process.stderr.write(`bench: ${name}…\n`);
+  rows.push(...(await run()));
+}
+const cpu = cpus()[0]?.model ?? 'unknown cpu';
+process.stdout.write(
+  `Machine: ${cpus().length} × ${cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}\n\n${table(rows)}\n`,
+);
+process.exit(0);
