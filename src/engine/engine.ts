@@ -553,8 +553,15 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
   private mutate(rec: TaskRecord, change: (task: Task, meta: TaskRecord['meta']) => void): boolean {
     if (isTerminal(rec.task.status)) return false;
     const before = JSON.stringify(rec.task);
+    const status = rec.task.status;
     change(rec.task, rec.meta);
     const taskChanged = JSON.stringify(rec.task) !== before;
+    if (rec.task.status !== status) {
+      this.log.info(
+        { task: rec.task.id, action: rec.task.action, from: status, to: rec.task.status, account: rec.meta.accountId },
+        'task status',
+      );
+    }
     this.summaries.set(rec.task.id, { status: rec.task.status, submitTime: rec.task.submitTime ?? 0 });
     this.persist(rec, taskChanged);
     return true;
@@ -647,7 +654,7 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
         if (parsed.success) this.onMessage(account, parsed.data, t === 'MESSAGE_UPDATE');
       } else if (t === 'MESSAGE_DELETE') {
         const parsed = messageDeleteSchema.safeParse(d);
-        if (parsed.success && parsed.data.channel_id === account.id) this.onDelete(account, parsed.data.id);
+        if (parsed.success && parsed.data.channel_id === account.id) this.onDelete(parsed.data.id);
       } else {
         this.onInteractionEvent(account, t, d);
       }
@@ -676,7 +683,7 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
     applyMessage(this.followCtx, found.record, account, msg);
   }
 
-  private onDelete(account: Account, messageId: string): void {
+  private onDelete(messageId: string): void {
     const id = this.index.taskForMessage(messageId);
     const rec = id ? this.liveRecord(id) : undefined;
     if (!rec || rec.meta.progressMessageId !== messageId) return;
@@ -687,7 +694,6 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
       rec.meta.cancelRequested ? 0 : this.followCtx.deleteGraceMs,
     );
     grace.unref();
-    void account;
   }
 
   private onInteractionEvent(account: Account, t: string, d: unknown): void {
