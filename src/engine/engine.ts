@@ -558,7 +558,13 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
     const taskChanged = JSON.stringify(rec.task) !== before;
     if (rec.task.status !== status) {
       this.log.info(
-        { task: rec.task.id, action: rec.task.action, from: status, to: rec.task.status, account: rec.meta.accountId },
+        {
+          task: rec.task.id,
+          action: rec.task.action,
+          from: status,
+          to: rec.task.status,
+          account: rec.meta.accountId,
+        },
         'task status',
       );
     }
