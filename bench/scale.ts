@@ -107,7 +107,7 @@ export async function scale(accounts = 50, jobs = 5000): Promise<Row[]> {
     let misrouted = 0;
     for (const id of ids) {
       const t = tasks.get(id);
-      if (!t || t.status !== 'FINISHED') {
+      if (t?.status !== 'FINISHED') {
         lost++;
         continue;
       }
