@@ -13,6 +13,8 @@ import { TaskStore } from './engine/store.ts';
 import { createApiServer } from './http/server.ts';
 import type { Logger } from './log.ts';
 import { type Sandbox, startSandbox } from './sandbox/index.ts';
+import { createTelegramFront, type TelegramFront } from './telegram/bot.ts';
+import type { TelegramTiming } from './telegram/context.ts';
 
 export interface App {
   config: Config;
@@ -20,6 +22,7 @@ export interface App {
   store: TaskStore;
   metrics: EngineMetrics;
   sandbox: Sandbox | undefined;
+  telegram: TelegramFront | undefined;
   /** Base URL the API listens on (e.g. `http://127.0.0.1:8686`). */
   url: string;
   close(): Promise<void>;
@@ -32,6 +35,8 @@ export interface AppOptions {
   /** Timings for tests. */
   engine?: { backoff?: { minMs: number; maxMs: number }; deleteGraceMs?: number; modalTimeoutMs?: number };
   notifierRetryMs?: number;
+  /** Telegram pacing, small in tests. */
+  telegramTiming?: Partial<TelegramTiming>;
 }
 
 /** Starts the whole service; `close()` stops it gracefully. */
@@ -88,17 +93,42 @@ export async function startApp(input: Config, opts: AppOptions): Promise<App> {
     ...opts.engine,
   });
   await engine.start();
-  const api = createApiServer({ engine, config, logger, metricsRegistry: metrics.registry });
+  const telegram: TelegramFront | undefined = config.telegram.token
+    ? createTelegramFront({
+        engine,
+        config: config.telegram,
+        kv: store.space<unknown>('telegram'),
+        logger,
+        registry: metrics.registry,
+        maxImageBytes: settings.maxImageBytes,
+        ...(opts.telegramTiming ? { timing: opts.telegramTiming } : {}),
+      })
+    : undefined;
+  const api = createApiServer({
+    engine,
+    config,
+    logger,
+    metricsRegistry: metrics.registry,
+    ...(telegram?.webhook ? { telegramWebhook: telegram.webhook } : {}),
+  });
   const { url } = await api.listen();
   logger.info({ url, mode: engine.mode }, 'midjourney-bridge listening');
+  if (telegram) {
+    // A Telegram outage must not stop the API: the front retries on its own and logs why.
+    await telegram
+      .start()
+      .catch((err: unknown) => logger.error({ err: (err as Error).message }, 'Telegram bot did not start'));
+  }
   return {
     config,
     engine,
     store,
     metrics,
     sandbox,
+    telegram,
     url,
     async close() {
+      await telegram?.stop();
       await api.close();
       await engine.stop();
       await store.close();

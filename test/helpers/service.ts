@@ -5,7 +5,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type App, startApp } from '../../src/app.ts';
+import { type App, type AppOptions, startApp } from '../../src/app.ts';
 import { parseConfig } from '../../src/config.ts';
 import type { Task } from '../../src/engine/task.ts';
 import { silentLogger } from '../../src/log.ts';
@@ -39,6 +39,7 @@ export interface ServiceOptions {
   config?: Record<string, unknown>;
   storeFile?: string;
   sandbox?: Sandbox;
+  telegramTiming?: AppOptions['telegramTiming'];
 }
 
 export async function startService(opts: ServiceOptions = {}): Promise<Service> {
@@ -59,6 +60,7 @@ export async function startService(opts: ServiceOptions = {}): Promise<Service> 
     sandbox,
     engine: { backoff: { minMs: 20, maxMs: 100 }, deleteGraceMs: 300, modalTimeoutMs: 5000 },
     notifierRetryMs: 50,
+    ...(opts.telegramTiming ? { telegramTiming: opts.telegramTiming } : {}),
   });
   // Tests start from a ready pool, as a service that has been up for a moment would be.
   const readyBy = Date.now() + 10_000;

@@ -1,0 +1,81 @@
+/**
+ * Button presses (SPEC §7.4). Every press is answered at once with a toast; the key in
+ * `callback_data` is looked up in the store (stale → `This button has expired`); in groups only
+ * the job's owner or an admin may press; then the Midjourney action (or cancel, or the imagine of
+ * a described prompt, or the Custom Zoom question) is started.
+ */
+import { isTerminal } from '../../engine/task.ts';
+import { parseCustomId } from '../../midjourney/custom-ids.ts';
+import { OWN } from '../callback-keys.ts';
+import type { FrontContext } from '../context.ts';
+import { friendlyError, T, userLimit } from '../texts.ts';
+import type { TgCallbackQuery } from '../updates.ts';
+import { createJob, type JobRequest, reserveSlot } from './create-job.ts';
+import { say, toast } from './reply.ts';
+import { askZoom } from './zoom.ts';
+
+export async function onCallback(ctx: FrontContext, cq: TgCallbackQuery): Promise<void> {
+  const from = cq.from;
+  if (!ctx.access.allowed(from)) {
+    await toast(ctx, cq.id, T.notAllowedToast);
+    return;
+  }
+  const entry = await ctx.keys.resolve(cq.data);
+  const task = entry ? await ctx.engine.get(entry.taskId).catch(() => undefined) : undefined;
+  if (!entry || !task) {
+    await toast(ctx, cq.id, T.expired);
+    return;
+  }
+  const isAdmin = ctx.access.isAdmin(from);
+  if (entry.ownerId !== from.id && !isAdmin) {
+    await toast(ctx, cq.id, T.notYours);
+    return;
+  }
+  const chatId = cq.message?.chat.id ?? entry.chatId;
+  const resultId = cq.message?.message_id;
+  const target = { chatId, userId: from.id, replyTo: resultId };
+
+  if (entry.customId === OWN.cancel) {
+    if (isTerminal(task.status)) {
+      await toast(ctx, cq.id, T.alreadyDone);
+      return;
+    }
+    await toast(ctx, cq.id, T.cancelling);
+    try {
+      await ctx.engine.cancel(task.id);
+    } catch (err) {
+      await say(ctx, chatId, friendlyError(err), { replyTo: resultId });
+    }
+    return;
+  }
+
+  let req: JobRequest;
+  const own = /^mjb:imagine:(\d)$/.exec(entry.customId);
+  if (own) {
+    const prompt = task.prompts[Number(own[1]) - 1];
+    if (!prompt) {
+      await toast(ctx, cq.id, T.expired);
+      return;
+    }
+    req = { kind: 'imagine', prompt, images: [] };
+  } else {
+    const info = parseCustomId(entry.customId);
+    if (!info) {
+      await toast(ctx, cq.id, T.expired);
+      return;
+    }
+    if (info.action === 'ZOOMOUT_CUSTOM') {
+      await toast(ctx, cq.id, 'Reply with the zoom (1–2)');
+      await askZoom(ctx, { ...entry, ownerId: from.id, chatId }, chatId, resultId);
+      return;
+    }
+    req = { kind: 'action', taskId: task.id, customId: entry.customId };
+  }
+  const release = await reserveSlot(ctx, target, true);
+  if (!release) {
+    await toast(ctx, cq.id, userLimit(ctx.maxJobsPerUser), true);
+    return;
+  }
+  await toast(ctx, cq.id, T.working);
+  await createJob(ctx, target, req, release);
+}

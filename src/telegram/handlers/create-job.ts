@@ -1,0 +1,126 @@
+/**
+ * Turns a validated request into an engine task: downloads the user's photos (as data URIs),
+ * creates the task with a Telegram origin so that its events come back to this chat, and answers
+ * refusals with one friendly line. The status message itself is the progress tracker's.
+ */
+import type { BlendDimensions, TaskOrigin } from '../../engine/api.ts';
+import type { Task } from '../../engine/task.ts';
+import type { FrontContext } from '../context.ts';
+import { downloadTelegramFile, imageMime, MediaError } from '../media.ts';
+import { friendlyError, normalisePrompt, T, userLimit } from '../texts.ts';
+import type { ImageRef } from '../updates.ts';
+import { say } from './reply.ts';
+
+export type JobRequest =
+  | { kind: 'imagine'; prompt: string; images: ImageRef[] }
+  | { kind: 'describe'; image: ImageRef }
+  | { kind: 'blend'; images: ImageRef[]; dimensions: BlendDimensions | undefined }
+  | { kind: 'action'; taskId: string; customId: string; prompt?: string | undefined };
+
+export interface JobTarget {
+  chatId: number;
+  userId: number;
+  /** The message the job answers (the request, or the result whose button was pressed). */
+  replyTo: number | undefined;
+}
+
+/** A user-facing refusal (the text is what the user reads). */
+class Refusal extends Error {}
+
+/** Holds a place under `maxJobsPerUser`; null (after telling the user, unless `quiet`) when full. */
+export async function reserveSlot(
+  ctx: FrontContext,
+  target: JobTarget,
+  quiet = false,
+): Promise<(() => void) | null> {
+  const release = await ctx.jobs.reserve(target.userId, ctx.maxJobsPerUser);
+  if (!release && !quiet)
+    void say(ctx, target.chatId, userLimit(ctx.maxJobsPerUser), { replyTo: target.replyTo });
+  return release;
+}
+
+/**
+ * Creates the task (the slot from {@link reserveSlot} is released when done). Returns the task,
+ * or undefined after telling the user why not.
+ */
+export async function createJob(
+  ctx: FrontContext,
+  target: JobTarget,
+  req: JobRequest,
+  release: () => void,
+): Promise<Task | undefined> {
+  const origin: TaskOrigin = { kind: 'telegram', chatId: target.chatId, userId: target.userId };
+  try {
+    let task: Task;
+    switch (req.kind) {
+      case 'imagine': {
+        const images = await Promise.all(req.images.map((ref) => dataUri(ctx, ref)));
+        task = await ctx.engine.imagine({ prompt: normalisePrompt(req.prompt), images, origin });
+        break;
+      }
+      case 'describe':
+        task = await ctx.engine.describe({ image: await dataUri(ctx, req.image), origin });
+        break;
+      case 'blend': {
+        const images = await Promise.all(req.images.map((ref) => dataUri(ctx, ref)));
+        task = await ctx.engine.blend({
+          images,
+          ...(req.dimensions ? { dimensions: req.dimensions } : {}),
+          origin,
+        });
+        break;
+      }
+      case 'action':
+        task = await ctx.engine.action({
+          taskId: req.taskId,
+          customId: req.customId,
+          ...(req.prompt !== undefined ? { prompt: normalisePrompt(req.prompt) } : {}),
+          origin,
+        });
+        break;
+    }
+    if (target.replyTo !== undefined) ctx.progress.setReplyTo(task.id, target.replyTo);
+    // Counted before the slot is released, so two quick requests cannot both slip under the limit.
+    if (task.status !== 'FINISHED' && task.status !== 'FAILED') ctx.jobs.add(target.userId, task.id);
+    return task;
+  } catch (err) {
+    const text = err instanceof Refusal ? err.message : friendlyError(err);
+    if (!(err instanceof Refusal))
+      ctx.logger.info({ chat: target.chatId, err: (err as Error).message }, 'job refused');
+    void say(ctx, target.chatId, text, { replyTo: target.replyTo });
+    return undefined;
+  } finally {
+    release();
+  }
+}
+
+/** A Telegram photo as a `data:` URI (the engine checks the bytes again). */
+async function dataUri(ctx: FrontContext, ref: ImageRef): Promise<string> {
+  if (ref.size !== undefined && ref.size > ctx.maxImageBytes) throw new Refusal(T.imageTooLarge);
+  let filePath: string | undefined;
+  try {
+    const file = await ctx.sender.call<{ file_path?: string }>(
+      'getFile',
+      { file_id: ref.fileId },
+      { priority: 'message' },
+    );
+    filePath = file.file_path;
+  } catch {
+    filePath = undefined;
+  }
+  if (!filePath) throw new Refusal(T.imageUnreadable);
+  let bytes: Buffer;
+  try {
+    ({ bytes } = await downloadTelegramFile(ctx.apiRoot, ctx.token, filePath, {
+      maxBytes: ctx.maxImageBytes,
+      timeoutMs: ctx.timing.downloadTimeoutMs,
+    }));
+  } catch (err) {
+    if (err instanceof MediaError && err.code === 'TOO_LARGE') throw new Refusal(T.imageTooLarge);
+    ctx.logger.warn({ err: (err as Error).message }, 'telegram file download failed');
+    throw new Refusal(T.imageUnreadable);
+  }
+  const mime = imageMime(bytes);
+  if (!mime) throw new Refusal(T.notAnImage);
+  return `data:${mime};base64,${bytes.toString('base64')}`;
+}

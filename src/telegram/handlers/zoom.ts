@@ -1,0 +1,92 @@
+/**
+ * Custom Zoom (SPEC §7.4): the button asks, with a ForceReply message, for a zoom between 1 and 2
+ * and an optional new prompt; the reply starts the ZOOMOUT_CUSTOM task with `--zoom <value>`.
+ */
+import { z } from 'zod';
+import type { ButtonEntry } from '../callback-keys.ts';
+import type { FrontContext } from '../context.ts';
+import { readKey, writeKey } from '../kv.ts';
+import { shownPrompt, T } from '../texts.ts';
+import type { TgMessage } from '../updates.ts';
+import { createJob, reserveSlot } from './create-job.ts';
+import { say } from './reply.ts';
+
+const entrySchema = z.object({
+  taskId: z.string(),
+  customId: z.string(),
+  ownerId: z.number(),
+  chatId: z.number(),
+});
+
+/** Asks for the zoom, as a reply to the result whose button was pressed. */
+export async function askZoom(
+  ctx: FrontContext,
+  entry: ButtonEntry,
+  chatId: number,
+  resultMessageId: number | undefined,
+): Promise<void> {
+  const id = await say(ctx, chatId, T.zoomAsk, {
+    replyTo: resultMessageId,
+    replyMarkup: { force_reply: true, input_field_placeholder: T.zoomPlaceholder },
+  });
+  if (id !== undefined) await writeKey(ctx.kv, `zoom:${chatId}:${id}`, entry, ctx.logger);
+}
+
+/** The zoom request a message answers, if it replies to one of our zoom questions. */
+export function pendingZoom(
+  ctx: FrontContext,
+  chatId: number,
+  questionId: number,
+): Promise<ButtonEntry | undefined> {
+  return readKey(ctx.kv, `zoom:${chatId}:${questionId}`, entrySchema, ctx.logger);
+}
+
+/** `1.5 a castle` → {zoom: 1.5, prompt: 'a castle'}; null when no zoom in 1..2 leads the text. */
+export function parseZoomReply(text: string): { zoom: number; prompt: string } | null {
+  const m = /^\s*(?:--zoom\s+)?(\d+(?:[.,]\d+)?)\b\s*([\s\S]*)$/.exec(text);
+  if (!m) return null;
+  const zoom = Number((m[1] ?? '').replace(',', '.'));
+  if (!(zoom >= 1 && zoom <= 2)) return null;
+  return { zoom, prompt: (m[2] ?? '').trim() };
+}
+
+/** Handles the user's answer to a zoom question. */
+export async function answerZoom(
+  ctx: FrontContext,
+  msg: TgMessage,
+  entry: ButtonEntry,
+  isAdmin: boolean,
+): Promise<void> {
+  const from = msg.from;
+  if (!from) return;
+  const chatId = msg.chat.id;
+  if (from.id !== entry.ownerId && !isAdmin) {
+    await say(ctx, chatId, T.notYours, { replyTo: msg.message_id });
+    return;
+  }
+  const parsed = parseZoomReply(msg.text ?? '');
+  if (!parsed) {
+    await say(ctx, chatId, T.zoomInvalid, { replyTo: msg.message_id });
+    return;
+  }
+  const parent = await ctx.engine.get(entry.taskId).catch(() => undefined);
+  if (!parent) {
+    await say(ctx, chatId, T.expired, { replyTo: msg.message_id });
+    return;
+  }
+  const base = (parsed.prompt || shownPrompt(parent)).replace(/\s--zoom\s+\S+/g, '').trim();
+  const target = { chatId, userId: from.id, replyTo: msg.message_id };
+  const release = await reserveSlot(ctx, target);
+  if (!release) return;
+  await createJob(
+    ctx,
+    target,
+    {
+      kind: 'action',
+      taskId: entry.taskId,
+      customId: entry.customId,
+      prompt: `${base} --zoom ${parsed.zoom}`,
+    },
+    release,
+  );
+}

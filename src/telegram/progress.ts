@@ -1,0 +1,463 @@
+/**
+ * One status message per job, driven by the engine's `task` events (SPEC §7.2): sent right after
+ * the request, then edited to `Queued — position N`, `Submitted`, `Generating… 46%` and the preview
+ * image. Only the newest state is ever sent (latest wins), never the same state twice, never two
+ * edits of one message closer than the chat's interval, previews (editMessageMedia) rarer still.
+ * When the job ends, its final message goes out and the status message is removed.
+ *
+ * What a status message shows is kept in the store, so after a restart the same message keeps
+ * being edited.
+ */
+import { z } from 'zod';
+import type { TaskOrigin } from '../engine/api.ts';
+import { isTerminal, type Task } from '../engine/task.ts';
+import type { FrontContext } from './context.ts';
+import { readKey, writeKey } from './kv.ts';
+import { fetchBytes, fileNameOf } from './media.ts';
+import { cancelKeyboard, deliverFinal } from './results.ts';
+import { apiFailure, isNotModified } from './sender.ts';
+import { CAPTION_LIMIT, cut, jobHeadline, stateLine } from './texts.ts';
+
+const recordSchema = z.object({
+  chatId: z.number(),
+  userId: z.number(),
+  messageId: z.number().nullable(),
+  isPhoto: z.boolean(),
+  /** Text (or caption) and preview URL the message shows now. */
+  text: z.string().nullable(),
+  image: z.string().nullable(),
+  replyTo: z.number().nullable(),
+  cancelKey: z.string().nullable(),
+  done: z.boolean(),
+});
+type StatusRecord = z.infer<typeof recordSchema>;
+
+interface Tracked {
+  taskId: string;
+  task: Task;
+  rec: StatusRecord;
+  ready: Promise<void>;
+  group: boolean;
+  timer: NodeJS.Timeout | undefined;
+  flushing: Promise<void> | undefined;
+  lastEditAt: number;
+  lastMediaAt: number;
+  pauseUntil: number;
+  /** The message is gone (deleted by the user, chat blocked): no more progress edits. */
+  gone: boolean;
+  final: boolean;
+  badImage: string | null;
+  /** Failed updates in a row; after a few the message is left as it is. */
+  failures: number;
+}
+
+interface SentMessage {
+  message_id: number;
+}
+
+/** What a status message should show for a task. */
+export function statusView(task: Task): { text: string; image: string | null } {
+  const text = cut(`${jobHeadline(task)}\n${stateLine(task)}`, CAPTION_LIMIT);
+  const image = task.status === 'RUNNING' && task.imageUrl ? task.imageUrl : null;
+  return { text, image };
+}
+
+export class ProgressTracker {
+  private readonly tracked = new Map<string, Tracked>();
+  /** Jobs whose final message is not out yet, mirrored to the store for {@link recover}. */
+  private readonly open = new Set<string>();
+  private openWrite: Promise<void> = Promise.resolve();
+  private refreshTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(private readonly ctx: FrontContext) {}
+
+  /**
+   * After a restart: every job that was still open gets its current state shown, and a job that
+   * ended while no front was running gets its final message now.
+   */
+  async recover(): Promise<void> {
+    const ids = (await readKey(this.ctx.kv, 'open', z.array(z.string()), this.ctx.logger)) ?? [];
+    for (const id of ids) {
+      if (this.tracked.has(id)) continue;
+      const rec = await readKey(this.ctx.kv, `status:${id}`, recordSchema, this.ctx.logger);
+      const task = rec && !rec.done ? await this.ctx.engine.get(id).catch(() => undefined) : undefined;
+      if (!rec || !task) continue;
+      this.open.add(id);
+      this.onTask(task, { kind: 'telegram', chatId: rec.chatId, userId: rec.userId });
+    }
+    this.saveOpen();
+  }
+
+  private saveOpen(): void {
+    const ids = [...this.open];
+    this.openWrite = this.openWrite.then(() => writeKey(this.ctx.kv, 'open', ids, this.ctx.logger));
+  }
+
+  /** Engine `task` listener: every persisted change of every task. */
+  onTask(task: Task, origin: TaskOrigin | undefined): void {
+    if (this.stopped) return;
+    if (task.status !== 'PENDING') this.scheduleQueueRefresh();
+    if (origin?.kind !== 'telegram') return;
+    let t = this.tracked.get(task.id);
+    if (!t) {
+      t = this.track(task, origin);
+    } else {
+      t.task = task;
+    }
+    const tracked = t;
+    void tracked.ready.then(() => this.advance(tracked));
+  }
+
+  /** Remembers which user message a job answers (its status and result reply to it). */
+  setReplyTo(taskId: string, messageId: number): void {
+    const t = this.tracked.get(taskId);
+    if (t && t.rec.replyTo === null) t.rec.replyTo = messageId;
+  }
+
+  /** The task a status message belongs to (for `/cancel` as a reply). */
+  async taskOfMessage(chatId: number, messageId: number): Promise<string | undefined> {
+    for (const t of this.tracked.values()) {
+      if (t.rec.chatId === chatId && t.rec.messageId === messageId) return t.taskId;
+    }
+    return readKey(this.ctx.kv, `msg:${chatId}:${messageId}`, z.string(), this.ctx.logger);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.refreshTimer) clearTimeout(this.refreshTimer);
+    for (const t of this.tracked.values()) if (t.timer) clearTimeout(t.timer);
+  }
+
+  /** Waits for status messages being sent and finals being delivered. */
+  async settle(): Promise<void> {
+    await Promise.allSettled([...this.tracked.values()].map((t) => t.flushing));
+    await this.openWrite;
+  }
+
+  private track(task: Task, origin: Extract<TaskOrigin, { kind: 'telegram' }>): Tracked {
+    const t: Tracked = {
+      taskId: task.id,
+      task,
+      rec: {
+        chatId: origin.chatId,
+        userId: origin.userId,
+        messageId: null,
+        isPhoto: false,
+        text: null,
+        image: null,
+        replyTo: null,
+        cancelKey: null,
+        done: false,
+      },
+      ready: Promise.resolve(),
+      group: origin.chatId < 0,
+      timer: undefined,
+      flushing: undefined,
+      lastEditAt: 0,
+      lastMediaAt: 0,
+      pauseUntil: 0,
+      gone: false,
+      final: false,
+      badImage: null,
+      failures: 0,
+    };
+    t.ready = readKey(this.ctx.kv, `status:${task.id}`, recordSchema, this.ctx.logger).then((stored) => {
+      // A record means an earlier process (or an earlier event) already showed this job.
+      if (stored) t.rec = { ...stored, replyTo: stored.replyTo ?? t.rec.replyTo };
+    });
+    this.tracked.set(task.id, t);
+    return t;
+  }
+
+  private advance(t: Tracked): void {
+    if (t.rec.done || this.stopped) {
+      if (t.rec.done) this.forget(t);
+      return;
+    }
+    if (isTerminal(t.task.status)) {
+      if (!t.final) {
+        t.final = true;
+        if (t.timer) clearTimeout(t.timer);
+        t.timer = undefined;
+        void this.finish(t);
+      }
+      return;
+    }
+    this.ctx.jobs.add(t.rec.userId, t.taskId);
+    if (!this.open.has(t.taskId)) {
+      this.open.add(t.taskId);
+      this.saveOpen();
+    }
+    this.schedule(t);
+  }
+
+  private schedule(t: Tracked): void {
+    if (t.timer || t.flushing || t.final || t.gone || this.stopped) return;
+    const editMs = t.group ? this.ctx.timing.groupEditMs : this.ctx.timing.privateEditMs;
+    const now = Date.now();
+    const at = t.rec.messageId === null ? now : Math.max(now, t.lastEditAt + editMs, t.pauseUntil);
+    t.timer = setTimeout(() => {
+      t.timer = undefined;
+      t.flushing = this.flush(t).finally(() => {
+        t.flushing = undefined;
+        if (!t.final && this.wants(t)) this.schedule(t);
+      });
+    }, at - now);
+  }
+
+  /** True when the message does not show the newest state yet (or a preview is due later). */
+  private wants(t: Tracked): boolean {
+    const view = statusView(t.task);
+    return (
+      t.rec.messageId === null ||
+      view.text !== t.rec.text ||
+      (view.image !== null && view.image !== t.rec.image && view.image !== t.badImage)
+    );
+  }
+
+  private async flush(t: Tracked): Promise<void> {
+    if (t.final || t.gone || this.stopped) return;
+    const { ctx } = this;
+    const { chatId } = t.rec;
+    const view = statusView(t.task);
+    try {
+      if (t.rec.messageId === null) {
+        const { keyboard, key } = await cancelKeyboard(ctx, t.taskId, t.rec.userId, chatId);
+        const msg = await ctx.sender
+          .call<SentMessage>(
+            'sendMessage',
+            {
+              chat_id: chatId,
+              text: view.text,
+              reply_markup: keyboard,
+              ...(t.rec.replyTo !== null
+                ? { reply_parameters: { message_id: t.rec.replyTo, allow_sending_without_reply: true } }
+                : {}),
+            },
+            { chatId, priority: 'message' },
+          )
+          .finally(() => {
+            t.lastEditAt = Date.now();
+          });
+        t.rec = {
+          ...t.rec,
+          messageId: msg.message_id,
+          isPhoto: false,
+          text: view.text,
+          image: null,
+          cancelKey: key,
+        };
+        this.persist(t, msg.message_id);
+        return;
+      }
+      const now = Date.now();
+      const mediaDue = now - t.lastMediaAt >= ctx.timing.previewEditMs;
+      const newImage = view.image !== null && view.image !== t.rec.image && view.image !== t.badImage;
+      if (newImage && mediaDue && view.image) {
+        if (await this.showPreview(t, view.text, view.image)) return;
+      }
+      if (view.text === t.rec.text) {
+        if (newImage) this.retryAt(t, t.lastMediaAt + ctx.timing.previewEditMs);
+        return;
+      }
+      const keyboard = t.rec.cancelKey
+        ? { inline_keyboard: [[{ text: '✖ Cancel', callback_data: t.rec.cancelKey }]] }
+        : undefined;
+      const method = t.rec.isPhoto ? 'editMessageCaption' : 'editMessageText';
+      const body = t.rec.isPhoto ? { caption: view.text } : { text: view.text };
+      await this.edit(t, method, {
+        chat_id: chatId,
+        message_id: t.rec.messageId,
+        ...body,
+        ...(keyboard ? { reply_markup: keyboard } : {}),
+      });
+      t.rec = { ...t.rec, text: view.text };
+      this.persist(t);
+      if (newImage) this.retryAt(t, t.lastMediaAt + ctx.timing.previewEditMs);
+      t.failures = 0;
+    } catch (err) {
+      this.onError(t, err);
+    }
+  }
+
+  /** Swaps in a new preview; the first preview replaces the text message by a photo message. */
+  private async showPreview(t: Tracked, text: string, url: string): Promise<boolean> {
+    const { ctx } = this;
+    const { chatId } = t.rec;
+    let bytes: Buffer;
+    try {
+      bytes = (await fetchBytes(url, { maxBytes: 10 * 1024 * 1024, timeoutMs: ctx.timing.downloadTimeoutMs }))
+        .bytes;
+    } catch (err) {
+      ctx.logger.debug({ task: t.taskId, err: (err as Error).message }, 'preview download failed');
+      t.badImage = url;
+      return false;
+    }
+    const filename = fileNameOf(url, 'preview.png');
+    const keyboard = t.rec.cancelKey
+      ? { inline_keyboard: [[{ text: '✖ Cancel', callback_data: t.rec.cancelKey }]] }
+      : undefined;
+    t.lastMediaAt = Date.now();
+    if (t.rec.isPhoto && t.rec.messageId !== null) {
+      await this.edit(t, 'editMessageMedia', {
+        chat_id: chatId,
+        message_id: t.rec.messageId,
+        media: { type: 'photo', media: { source: bytes, filename }, caption: text },
+        ...(keyboard ? { reply_markup: keyboard } : {}),
+      });
+      t.rec = { ...t.rec, text, image: url };
+      this.persist(t);
+      return true;
+    }
+    const old = t.rec.messageId;
+    let msg: SentMessage;
+    try {
+      msg = await ctx.sender.call<SentMessage>(
+        'sendPhoto',
+        {
+          chat_id: chatId,
+          photo: { source: bytes, filename },
+          caption: text,
+          ...(keyboard ? { reply_markup: keyboard } : {}),
+        },
+        { chatId, priority: 'progress' },
+      );
+    } catch (err) {
+      t.lastEditAt = Date.now();
+      const f = apiFailure(err);
+      if (f.code === 429 || f.code === 403) throw err;
+      // Telegram would not take this preview as a photo: keep the text message.
+      t.badImage = url;
+      return false;
+    }
+    t.lastEditAt = Date.now();
+    t.rec = { ...t.rec, messageId: msg.message_id, isPhoto: true, text, image: url };
+    this.persist(t, msg.message_id);
+    if (old !== null) this.deleteMessage(chatId, old);
+    return true;
+  }
+
+  private async edit(t: Tracked, method: string, payload: Record<string, unknown>): Promise<void> {
+    try {
+      await this.ctx.sender.call(method, payload, { chatId: t.rec.chatId, priority: 'progress' });
+    } catch (err) {
+      if (!isNotModified(err)) throw err;
+    } finally {
+      t.lastEditAt = Date.now();
+    }
+  }
+
+  private onError(t: Tracked, err: unknown): void {
+    const f = apiFailure(err);
+    if (f.code === 429) {
+      t.pauseUntil = Date.now() + Math.max(1, f.retryAfterS ?? 1) * 1000;
+      return;
+    }
+    t.failures++;
+    if (
+      f.code === 403 ||
+      t.failures >= 3 ||
+      /message to edit not found|message can't be edited/i.test(f.description)
+    ) {
+      t.gone = true;
+    }
+    if (f.code !== -1)
+      this.ctx.logger.warn(
+        { task: t.taskId, chat: t.rec.chatId, err: f.description },
+        'status update failed',
+      );
+  }
+
+  private retryAt(t: Tracked, at: number): void {
+    if (t.timer || t.final || t.gone) return;
+    t.timer = setTimeout(
+      () => {
+        t.timer = undefined;
+        this.schedule(t);
+      },
+      Math.max(0, at - Date.now()),
+    );
+  }
+
+  private async finish(t: Tracked): Promise<void> {
+    const { ctx } = this;
+    if (t.flushing) await t.flushing;
+    const work = (async () => {
+      const { chatId, userId } = t.rec;
+      try {
+        await deliverFinal(ctx, t.task, { chatId, ownerId: userId, replyTo: t.rec.replyTo });
+      } catch (err) {
+        ctx.logger.error(
+          { task: t.taskId, chat: chatId, err: apiFailure(err).description },
+          'final result not delivered',
+        );
+      }
+      t.rec = { ...t.rec, done: true };
+      this.persist(t);
+      if (t.rec.messageId !== null) this.deleteMessage(chatId, t.rec.messageId);
+      ctx.jobs.remove(userId, t.taskId);
+      if (this.open.delete(t.taskId)) this.saveOpen();
+      this.forget(t);
+    })();
+    t.flushing = work;
+    await work;
+  }
+
+  private deleteMessage(chatId: number, messageId: number): void {
+    this.ctx.sender
+      .call('deleteMessage', { chat_id: chatId, message_id: messageId }, { chatId, priority: 'progress' })
+      .catch((err: unknown) => {
+        this.ctx.logger.debug(
+          { chat: chatId, err: apiFailure(err).description },
+          'status message not deleted',
+        );
+      });
+  }
+
+  private persist(t: Tracked, newMessageId?: number): void {
+    void writeKey(this.ctx.kv, `status:${t.taskId}`, t.rec, this.ctx.logger);
+    if (newMessageId !== undefined) {
+      void writeKey(this.ctx.kv, `msg:${t.rec.chatId}:${newMessageId}`, t.taskId, this.ctx.logger);
+    }
+  }
+
+  private forget(t: Tracked): void {
+    if (t.timer) clearTimeout(t.timer);
+    // Keep finished entries a little so late duplicate events are recognised without a store read.
+    setTimeout(() => {
+      if (this.tracked.get(t.taskId) === t) this.tracked.delete(t.taskId);
+    }, 60_000).unref();
+  }
+
+  /** The queue moved: queued jobs get their new position (one read per queued job, debounced). */
+  private scheduleQueueRefresh(): void {
+    if (this.refreshTimer || this.stopped) return;
+    this.refreshTimer = setTimeout(() => {
+      this.refreshTimer = undefined;
+      void this.refreshQueued();
+    }, this.ctx.timing.queueRefreshMs);
+  }
+
+  private async refreshQueued(): Promise<void> {
+    for (const t of this.tracked.values()) {
+      if (t.final || t.task.status !== 'PENDING') continue;
+      let fresh: Task | undefined;
+      try {
+        fresh = await this.ctx.engine.get(t.taskId);
+      } catch {
+        continue;
+      }
+      if (!fresh || this.stopped) continue;
+      // Only positions: a status change arrives as its own event.
+      if (
+        fresh.status === 'PENDING' &&
+        t.task.status === 'PENDING' &&
+        fresh.queuePosition !== t.task.queuePosition
+      ) {
+        t.task = { ...t.task, queuePosition: fresh.queuePosition };
+        this.schedule(t);
+      }
+    }
+  }
+}

@@ -1,0 +1,164 @@
+/**
+ * Final messages of a job (SPEC §7.3): a grid as a photo with the prompt and Midjourney's buttons;
+ * an upscale as a photo with its buttons plus the full file as a document; a describe result as
+ * text with buttons 1–4; a failure as a short friendly line. A photo Telegram refuses goes out as
+ * a document, and if that fails too, as a link: a final result is never silently dropped.
+ */
+import type { Task } from '../engine/task.ts';
+import { OWN } from './callback-keys.ts';
+import type { FrontContext } from './context.ts';
+import { type InlineKeyboard, inlineKeyboard, resultButtons } from './keyboard.ts';
+import { type FetchedBytes, fetchBytes, fileNameOf } from './media.ts';
+import { apiFailure } from './sender.ts';
+import { cut, describeText, failureText, resultCaption, TEXT_LIMIT } from './texts.ts';
+
+/** Where a result goes. */
+export interface ResultTarget {
+  chatId: number;
+  ownerId: number;
+  replyTo: number | null;
+}
+
+/** Telegram's upload limits: photos 10 MB, documents 50 MB. */
+const PHOTO_MAX = 10 * 1024 * 1024;
+const DOCUMENT_MAX = 50 * 1024 * 1024;
+
+const SINGLE_IMAGE = new Set([
+  'UPSCALE',
+  'UPSCALE_V5_2X',
+  'UPSCALE_V5_4X',
+  'UPSCALE_V6_2X_SUBTLE',
+  'UPSCALE_V6_2X_CREATIVE',
+]);
+
+interface SentMessage {
+  message_id: number;
+}
+
+function replyParams(replyTo: number | null, multipart: boolean): Record<string, unknown> {
+  if (replyTo === null) return {};
+  const value = { message_id: replyTo, allow_sending_without_reply: true };
+  // telegraf's multipart encoder only serialises a few known object fields; this one must be text.
+  return { reply_parameters: multipart ? JSON.stringify(value) : value };
+}
+
+/** Sends the final message(s) of a finished or failed task; returns the ids of what was sent. */
+export async function deliverFinal(ctx: FrontContext, task: Task, target: ResultTarget): Promise<number[]> {
+  if (task.status === 'FAILED') {
+    return [await sendText(ctx, target, failureText(task), undefined)];
+  }
+  const keyOf = (customId: string) =>
+    ctx.keys.create({ taskId: task.id, customId, ownerId: target.ownerId, chatId: target.chatId });
+  const keyboard = await inlineKeyboard(resultButtons(task), keyOf);
+  if (task.action === 'DESCRIBE') {
+    return [await sendText(ctx, target, describeText(task), keyboard)];
+  }
+  const caption = resultCaption(task);
+  const url = task.imageUrl;
+  let image: FetchedBytes | undefined;
+  if (url) {
+    try {
+      image = await fetchBytes(url, { maxBytes: DOCUMENT_MAX, timeoutMs: ctx.timing.downloadTimeoutMs * 2 });
+    } catch (err) {
+      ctx.logger.warn({ task: task.id, err: (err as Error).message }, 'result image download failed');
+    }
+  }
+  if (!image || !url) return [await sendLink(ctx, target, caption, url, keyboard)];
+  const filename = fileNameOf(url, `${task.id}.png`);
+  const sent: number[] = [];
+  let asDocument = image.bytes.length > PHOTO_MAX;
+  if (!asDocument) {
+    try {
+      const msg = await ctx.sender.call<SentMessage>(
+        'sendPhoto',
+        {
+          chat_id: target.chatId,
+          photo: { source: image.bytes, filename },
+          caption,
+          ...(keyboard ? { reply_markup: keyboard } : {}),
+          ...replyParams(target.replyTo, true),
+        },
+        { chatId: target.chatId, priority: 'final' },
+      );
+      sent.push(msg.message_id);
+    } catch (err) {
+      if (!refusedMedia(err)) throw err;
+      ctx.logger.warn(
+        { task: task.id, err: apiFailure(err).description },
+        'photo refused, sending as a document',
+      );
+      asDocument = true;
+    }
+  }
+  const single = SINGLE_IMAGE.has(task.action);
+  if (asDocument || single) {
+    try {
+      const msg = await ctx.sender.call<SentMessage>(
+        'sendDocument',
+        {
+          chat_id: target.chatId,
+          document: { source: image.bytes, filename },
+          ...(asDocument ? { caption, ...(keyboard ? { reply_markup: keyboard } : {}) } : {}),
+          ...(asDocument ? replyParams(target.replyTo, true) : {}),
+        },
+        { chatId: target.chatId, priority: 'final' },
+      );
+      sent.push(msg.message_id);
+    } catch (err) {
+      if (!refusedMedia(err)) throw err;
+      ctx.logger.warn(
+        { task: task.id, err: apiFailure(err).description },
+        'document refused, sending a link',
+      );
+      if (asDocument) sent.push(await sendLink(ctx, target, caption, url, keyboard));
+    }
+  }
+  return sent;
+}
+
+/** A 4xx other than flood control and lost access: Telegram will not take this file. */
+function refusedMedia(err: unknown): boolean {
+  const f = apiFailure(err);
+  return (f.code >= 400 && f.code < 500 && f.code !== 429 && f.code !== 403) || f.code === 413;
+}
+
+async function sendText(
+  ctx: FrontContext,
+  target: ResultTarget,
+  text: string,
+  keyboard: InlineKeyboard | undefined,
+): Promise<number> {
+  const msg = await ctx.sender.call<SentMessage>(
+    'sendMessage',
+    {
+      chat_id: target.chatId,
+      text: cut(text, TEXT_LIMIT),
+      ...(keyboard ? { reply_markup: keyboard } : {}),
+      ...replyParams(target.replyTo, false),
+    },
+    { chatId: target.chatId, priority: 'final' },
+  );
+  return msg.message_id;
+}
+
+function sendLink(
+  ctx: FrontContext,
+  target: ResultTarget,
+  caption: string,
+  url: string | null,
+  keyboard: InlineKeyboard | undefined,
+): Promise<number> {
+  const text = url ? `${caption}\n\n${url}` : `${caption}\n\n(the image could not be sent)`;
+  return sendText(ctx, target, text, keyboard);
+}
+
+/** The keyboard of a status message: one Cancel button. */
+export async function cancelKeyboard(
+  ctx: FrontContext,
+  taskId: string,
+  ownerId: number,
+  chatId: number,
+): Promise<{ keyboard: InlineKeyboard; key: string }> {
+  const key = await ctx.keys.create({ taskId, customId: OWN.cancel, ownerId, chatId });
+  return { keyboard: { inline_keyboard: [[{ text: '✖ Cancel', callback_data: key }]] }, key };
+}
