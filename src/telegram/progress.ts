@@ -39,6 +39,8 @@ interface Tracked {
   ready: Promise<void>;
   group: boolean;
   timer: NodeJS.Timeout | undefined;
+  /** When the armed timer fires. */
+  timerAt: number;
   flushing: Promise<void> | undefined;
   lastEditAt: number;
   lastMediaAt: number;
@@ -154,6 +156,7 @@ export class ProgressTracker {
       group: origin.chatId < 0,
       timer: undefined,
       flushing: undefined,
+      timerAt: 0,
       lastEditAt: 0,
       lastMediaAt: 0,
       pauseUntil: 0,
@@ -192,28 +195,44 @@ export class ProgressTracker {
     this.schedule(t);
   }
 
+  /**
+   * Arms the one flush timer of a status message for the earliest moment its newest state may be
+   * sent: text changes after the chat's edit interval, a new preview alone after the preview
+   * interval. A later change may pull an armed timer earlier, never push it back.
+   */
   private schedule(t: Tracked): void {
-    if (t.timer || t.flushing || t.final || t.gone || this.stopped) return;
-    const editMs = t.group ? this.ctx.timing.groupEditMs : this.ctx.timing.privateEditMs;
+    if (t.flushing || t.final || t.gone || this.stopped) return;
     const now = Date.now();
-    const at = t.rec.messageId === null ? now : Math.max(now, t.lastEditAt + editMs, t.pauseUntil);
-    t.timer = setTimeout(() => {
-      t.timer = undefined;
-      t.flushing = this.flush(t).finally(() => {
-        t.flushing = undefined;
-        if (!t.final && this.wants(t)) this.schedule(t);
-      });
-    }, at - now);
+    const at = this.dueAt(t, now);
+    if (at === undefined) return;
+    if (t.timer) {
+      if (t.timerAt <= at) return;
+      clearTimeout(t.timer);
+    }
+    t.timerAt = at;
+    t.timer = setTimeout(
+      () => {
+        t.timer = undefined;
+        t.flushing = this.flush(t).finally(() => {
+          t.flushing = undefined;
+          if (!t.final) this.schedule(t);
+        });
+      },
+      Math.max(0, at - now),
+    );
   }
 
-  /** True when the message does not show the newest state yet (or a preview is due later). */
-  private wants(t: Tracked): boolean {
+  /** When the message may next be changed to show the newest state; undefined if it shows it. */
+  private dueAt(t: Tracked, now: number): number | undefined {
+    if (t.rec.messageId === null) return now;
     const view = statusView(t.task);
-    return (
-      t.rec.messageId === null ||
-      view.text !== t.rec.text ||
-      (view.image !== null && view.image !== t.rec.image && view.image !== t.badImage)
-    );
+    const newImage = view.image !== null && view.image !== t.rec.image && view.image !== t.badImage;
+    if (view.text === t.rec.text && !newImage) return undefined;
+    const editMs = t.group ? this.ctx.timing.groupEditMs : this.ctx.timing.privateEditMs;
+    const earliest = Math.max(now, t.lastEditAt + editMs, t.pauseUntil);
+    return view.text === t.rec.text
+      ? Math.max(earliest, t.lastMediaAt + this.ctx.timing.previewEditMs)
+      : earliest;
   }
 
   private async flush(t: Tracked): Promise<void> {
@@ -257,10 +276,7 @@ export class ProgressTracker {
       if (newImage && mediaDue && view.image) {
         if (await this.showPreview(t, view.text, view.image)) return;
       }
-      if (view.text === t.rec.text) {
-        if (newImage) this.retryAt(t, t.lastMediaAt + ctx.timing.previewEditMs);
-        return;
-      }
+      if (view.text === t.rec.text) return;
       const keyboard = t.rec.cancelKey
         ? { inline_keyboard: [[{ text: '✖ Cancel', callback_data: t.rec.cancelKey }]] }
         : undefined;
@@ -274,7 +290,6 @@ export class ProgressTracker {
       });
       t.rec = { ...t.rec, text: view.text };
       this.persist(t);
-      if (newImage) this.retryAt(t, t.lastMediaAt + ctx.timing.previewEditMs);
       t.failures = 0;
     } catch (err) {
       this.onError(t, err);
@@ -367,17 +382,6 @@ export class ProgressTracker {
         { task: t.taskId, chat: t.rec.chatId, err: f.description },
         'status update failed',
       );
-  }
-
-  private retryAt(t: Tracked, at: number): void {
-    if (t.timer || t.final || t.gone) return;
-    t.timer = setTimeout(
-      () => {
-        t.timer = undefined;
-        this.schedule(t);
-      },
-      Math.max(0, at - Date.now()),
-    );
   }
 
   private async finish(t: Tracked): Promise<void> {
