@@ -15,6 +15,7 @@ import type { Logger } from './log.ts';
 import { type Sandbox, startSandbox } from './sandbox/index.ts';
 import { createTelegramFront, type TelegramFront } from './telegram/bot.ts';
 import type { TelegramTiming } from './telegram/context.ts';
+import { apiFailure } from './telegram/sender.ts';
 
 export interface App {
   config: Config;
@@ -37,6 +38,8 @@ export interface AppOptions {
   notifierRetryMs?: number;
   /** Telegram pacing, small in tests. */
   telegramTiming?: Partial<TelegramTiming>;
+  /** First wait before starting the Telegram bot again after a failed start (doubles to 1 min). */
+  telegramRetryMs?: number;
 }
 
 /** Starts the whole service; `close()` stops it gracefully. */
@@ -113,12 +116,8 @@ export async function startApp(input: Config, opts: AppOptions): Promise<App> {
   });
   const { url } = await api.listen();
   logger.info({ url, mode: engine.mode }, 'midjourney-bridge listening');
-  if (telegram) {
-    // A Telegram outage must not stop the API: the front retries on its own and logs why.
-    await telegram
-      .start()
-      .catch((err: unknown) => logger.error({ err: (err as Error).message }, 'Telegram bot did not start'));
-  }
+  const telegramStarter = telegram ? keepStarting(telegram, logger, opts.telegramRetryMs) : undefined;
+  if (telegramStarter) await telegramStarter.first;
   return {
     config,
     engine,
@@ -128,11 +127,52 @@ export async function startApp(input: Config, opts: AppOptions): Promise<App> {
     telegram,
     url,
     async close() {
+      telegramStarter?.cancel();
       await telegram?.stop();
       await api.close();
       await engine.stop();
       await store.close();
       if (ownSandbox) await sandbox?.close();
+    },
+  };
+}
+
+/**
+ * Starts the Telegram front without letting a Telegram outage hold up or stop the API: a failed
+ * start is logged and tried again with backoff, except when Telegram refuses the token (401),
+ * which no retry fixes. `first` settles after the first attempt.
+ */
+function keepStarting(
+  front: TelegramFront,
+  logger: Logger,
+  firstRetryMs = 5000,
+): { first: Promise<void>; cancel(): void } {
+  let cancelled = false;
+  let timer: NodeJS.Timeout | undefined;
+  let wait = firstRetryMs;
+  const attempt = async (): Promise<void> => {
+    try {
+      await front.start();
+    } catch (err) {
+      if (cancelled) return;
+      const failure = apiFailure(err);
+      if (failure.code === 401) {
+        logger.error(
+          'Telegram refused the bot token (401 Unauthorized): check telegram.token / TELEGRAM_BOT_TOKEN',
+        );
+        return;
+      }
+      logger.error({ err: failure.description, retryInMs: wait }, 'Telegram bot did not start; retrying');
+      timer = setTimeout(() => void attempt(), wait);
+      timer.unref();
+      wait = Math.min(wait * 2, 60_000);
+    }
+  };
+  return {
+    first: attempt(),
+    cancel() {
+      cancelled = true;
+      if (timer) clearTimeout(timer);
     },
   };
 }

@@ -816,9 +816,11 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
 }
 
 function describeImageInput(url: string): string {
-  const m = /^data:([^;,]+)[^,]*,(.*)$/s.exec(url);
+  const m = /^data:([^;,]+)([^,]*),(.*)$/s.exec(url);
   if (!m) return url;
-  const bytes = Math.floor(((m[2] ?? '').length * 3) / 4);
+  const body = m[3] ?? '';
+  // The decoded size: base64 padding ('=') carries no byte.
+  const bytes = Buffer.byteLength(body, /;base64$/i.test(m[2] ?? '') ? 'base64' : 'utf8');
   return `data:${m[1]};${bytes} bytes`;
 }
 

@@ -273,12 +273,23 @@ export function createTelegramFront(opts: TelegramFrontOptions): TelegramFront {
       engine.off('task', onTask);
       engine.off('account', onAccount);
       if (launching) {
-        try {
-          bot.stop('shutdown');
-        } catch {
-          // launch() had not got as far as polling
+        // launch() starts polling only after deleteWebhook has answered; until then bot.stop()
+        // throws ("Bot is not running!") and polling would start afterwards and never end. So
+        // retry until polling can be stopped or launch() has given up.
+        const launched = launching;
+        let settled = false;
+        void launched.then(() => {
+          settled = true;
+        });
+        while (!settled) {
+          try {
+            bot.stop('shutdown');
+            break;
+          } catch {
+            await new Promise((r) => setTimeout(r, 5));
+          }
         }
-        await launching;
+        await launched;
       }
       messages.stop();
       const deadline = new Promise((r) => setTimeout(r, timing.stopDrainMs).unref());

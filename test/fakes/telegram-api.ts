@@ -599,6 +599,17 @@ export class FakeTelegram {
       return;
     }
     if (api[1] !== this.token) {
+      // Recorded too, so a test can tell whether a refused bot keeps knocking.
+      this.calls.push({
+        method: api[2] ?? '',
+        chatId: undefined,
+        messageId: undefined,
+        params: {},
+        at,
+        ok: false,
+        errorCode: 401,
+        description: 'Unauthorized',
+      });
       this.send(res, new ApiError(401, 'Unauthorized'));
       return;
     }

@@ -40,6 +40,7 @@ export interface ServiceOptions {
   storeFile?: string;
   sandbox?: Sandbox;
   telegramTiming?: AppOptions['telegramTiming'];
+  telegramRetryMs?: number;
 }
 
 export async function startService(opts: ServiceOptions = {}): Promise<Service> {
@@ -61,6 +62,7 @@ export async function startService(opts: ServiceOptions = {}): Promise<Service> 
     engine: { backoff: { minMs: 20, maxMs: 100 }, deleteGraceMs: 300, modalTimeoutMs: 5000 },
     notifierRetryMs: 50,
     ...(opts.telegramTiming ? { telegramTiming: opts.telegramTiming } : {}),
+    ...(opts.telegramRetryMs !== undefined ? { telegramRetryMs: opts.telegramRetryMs } : {}),
   });
   // Tests start from a ready pool, as a service that has been up for a moment would be.
   const readyBy = Date.now() + 10_000;

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { ActionInput } from '../../src/engine/api.ts';
 import type { Task } from '../../src/engine/task.ts';
 import type { FakeMessage, FakeUser } from '../fakes/telegram-api.ts';
-import { buttonData, type Harness, keyboardOf, startHarness } from './helpers.ts';
+import { buttonData, type Harness, keyboardOf, png, startHarness } from './helpers.ts';
 
 /** SPEC §7.4 and the commands around jobs: buttons, Custom Zoom, describe picks, cancel, /jobs. */
 describe('Telegram front: buttons and job commands', () => {
@@ -19,15 +18,21 @@ describe('Telegram front: buttons and job commands', () => {
     await h.close();
   });
 
-  const tasks = () => [...h.engine.tasks.values()];
-  const taskWhere = (pred: (t: Task) => boolean, what: string) =>
-    h.tg.waitFor(() => tasks().find(pred), 3000, what);
-  const shown = (chatId: number, re: RegExp) =>
+  /** A message the bot sent in a chat (also one removed since, like a finished job's status). */
+  const shown = (chatId: number, re: RegExp, what = `message ${re}`) =>
     h.tg.waitFor(
-      () => h.tg.botMessages(chatId).find((m) => re.test(m.text ?? m.caption ?? '')),
-      3000,
-      `message ${re}`,
+      () => h.tg.messages(chatId).find((m) => m.fromBot && re.test(m.text ?? m.caption ?? '')),
+      10_000,
+      what,
     );
+  const resultPhoto = (chatId: number, caption: RegExp, what: string) =>
+    h.tg.waitFor(
+      () => h.tg.botMessages(chatId).find((m) => m.photo && caption.test(m.caption ?? '')),
+      10_000,
+      what,
+    );
+  const childOf = (parent: Task, action: string) =>
+    h.task((t) => t.action === action && t.params.parentId === parent.id, `${action} of ${parent.id}`);
 
   /** A finished grid in a chat: the task and its photo message. */
   async function grid(
@@ -36,13 +41,13 @@ describe('Telegram front: buttons and job commands', () => {
     chatId = from.id,
   ): Promise<{ task: Task; msg: FakeMessage }> {
     h.tg.sendText({ chatId, from, text: chatId === from.id ? prompt : `/imagine ${prompt}` });
-    const task = await taskWhere((t) => t.prompt === prompt, prompt);
-    h.engine.finish(task.id);
     const msg = await h.tg.waitFor(
       () => h.tg.botMessages(chatId).find((m) => m.photo && m.caption === prompt),
-      3000,
-      'grid',
+      10_000,
+      `the grid of ${prompt}`,
     );
+    const task = await h.task((t) => t.prompt === prompt, prompt);
+    assert.equal(task.status, 'FINISHED');
     return { task, msg };
   }
 
@@ -55,52 +60,53 @@ describe('Telegram front: buttons and job commands', () => {
   test('U, V and 🔄 start UPSCALE, VARIATION and REROLL; every press is answered at once', async () => {
     const u = newUser();
     const { task, msg } = await grid(u, 'buttons fox');
-    const q = await press(u, msg, 'U1');
-    assert.equal(h.tg.answers.get(q)?.text, 'Working on it…');
-    const up = await taskWhere((t) => t.action === 'UPSCALE' && t.params.parentId === task.id, 'upscale');
-    assert.deepEqual(h.engine.origins.get(up.id), { kind: 'telegram', chatId: u.id, userId: u.id });
-    const status = await h.tg.waitFor(
-      () => h.tg.botMessages(u.id).find((m) => /Upscale #1/.test(m.text ?? '')),
-      3000,
-      'status',
-    );
-    assert.equal(status.reply_to, msg.message_id, 'the new job answers the grid it came from');
-    await press(u, msg, 'V2');
-    await taskWhere((t) => t.action === 'VARIATION' && t.params.index === 2, 'variation');
-    await press(u, msg, '🔄');
-    await taskWhere((t) => t.action === 'REROLL' && t.params.parentId === task.id, 'reroll');
-    const answerCall = h.tg.callsOf('answerCallbackQuery').find((c) => c.params.callback_query_id === q);
-    const actionCall = h.engine.created.find(
-      (c) => c.method === 'action' && (c.input as ActionInput).customId.includes('upsample::1'),
-    );
-    assert.ok(answerCall && actionCall);
-    assert.ok(answerCall.at <= actionCall.at, 'the press is answered before the job starts');
+    h.holdJobs(true);
+    try {
+      const q = await press(u, msg, 'U1');
+      assert.equal(h.tg.answers.get(q)?.text, 'Working on it…');
+      const up = await childOf(task, 'UPSCALE');
+      assert.equal(up.params.index, 1);
+      assert.deepEqual(h.engine.originOf(up.id), { kind: 'telegram', chatId: u.id, userId: u.id });
+      const status = await shown(u.id, /Upscale #1/, 'the upscale’s status');
+      assert.equal(status.reply_to, msg.message_id, 'the new job answers the grid it came from');
+      await press(u, msg, 'V2');
+      const variation = await childOf(task, 'VARIATION');
+      assert.equal(variation.params.index, 2);
+      await press(u, msg, '🔄');
+      await childOf(task, 'REROLL');
+      const answerCall = h.tg.callsOf('answerCallbackQuery').find((c) => c.params.callback_query_id === q);
+      const created = h.created().find((c) => c.task.id === up.id);
+      assert.ok(answerCall && created);
+      assert.ok(answerCall.at <= created.at, 'the press is answered before the job starts');
+    } finally {
+      await h.settle();
+    }
+    // Released, the three jobs deliver their results.
+    await resultPhoto(u.id, /^Upscale #1\n/, 'the upscale');
+    await resultPhoto(u.id, /^Variations #2\n/, 'the variation');
+    await resultPhoto(u.id, /^Reroll\n/, 'the reroll');
   });
 
   test('an upscale’s buttons: vary, zoom out, make square, pan and the v6 upscales', async () => {
     const u = newUser();
     const { task, msg } = await grid(u, 'single fox');
     await press(u, msg, 'U4');
-    const up = await taskWhere((t) => t.action === 'UPSCALE' && t.params.parentId === task.id, 'upscale');
-    h.engine.finish(up.id);
-    const photo = await h.tg.waitFor(
-      () => h.tg.botMessages(u.id).find((m) => m.photo && /Upscale #4/.test(m.caption ?? '')),
-      3000,
-      'upscale',
-    );
-    const cases: [string, string][] = [
-      ['Vary (Strong)', 'VARIATION_STRONG'],
-      ['Zoom Out 2x', 'ZOOMOUT'],
-      ['Make Square', 'MAKE_SQUARE'],
-      ['⬅️', 'PANLEFT'],
-      ['Upscale (Subtle)', 'UPSCALE_V6_2X_SUBTLE'],
+    const up = await childOf(task, 'UPSCALE');
+    const photo = await resultPhoto(u.id, /^Upscale #4\n/, 'the upscale');
+    const cases: [string, string, RegExp][] = [
+      ['Vary (Strong)', 'VARIATION_STRONG', /^Vary \(Strong\)\n/],
+      ['Zoom Out 2x', 'ZOOMOUT', /^Zoom Out\n/],
+      ['Make Square', 'MAKE_SQUARE', /^Make Square\n/],
+      ['⬅️', 'PANLEFT', /^Pan Left\n/],
+      ['Upscale (Subtle)', 'UPSCALE_V6_2X_SUBTLE', /^Upscale \(Subtle\)\n/],
     ];
-    const v = u;
-    for (const [label, action] of cases) {
-      // Keep under the per-user limit: finish what each press started.
-      await press(v, photo, label);
-      const t = await taskWhere((x) => x.action === action && x.params.parentId === up.id, action);
-      h.engine.finish(t.id);
+    for (const [label, action, caption] of cases) {
+      // One at a time, so the user stays under the per-user limit.
+      await press(u, photo, label);
+      const t = await childOf(up, action);
+      const done = await h.waitTask(t.id);
+      assert.equal(done.status, 'FINISHED', `${action}: ${done.failReason}`);
+      await resultPhoto(u.id, caption, `the ${action} result`);
     }
   });
 
@@ -108,92 +114,127 @@ describe('Telegram front: buttons and job commands', () => {
     const u = newUser();
     const { task, msg } = await grid(u, 'zoom fox');
     await press(u, msg, 'U1');
-    const up = await taskWhere((t) => t.action === 'UPSCALE' && t.params.parentId === task.id, 'upscale');
-    h.engine.finish(up.id);
-    const photo = await h.tg.waitFor(
-      () => h.tg.botMessages(u.id).find((m) => m.photo && /Upscale #1/.test(m.caption ?? '')),
-      3000,
-      'upscale',
-    );
+    const up = await childOf(task, 'UPSCALE');
+    const photo = await resultPhoto(u.id, /^Upscale #1\n/, 'the upscale');
     await press(u, photo, 'Custom Zoom');
     const ask = await shown(u.id, /Custom Zoom: reply with a zoom between 1 and 2/);
     assert.equal(ask.reply_markup?.force_reply, true);
     h.tg.sendText({ from: u, text: '5 way out', replyTo: ask.message_id });
     await shown(u.id, /Please reply with a zoom between 1 and 2/);
     h.tg.sendText({ from: u, text: '1.5 a castle at dusk', replyTo: ask.message_id });
-    const zoom = await taskWhere((t) => t.action === 'ZOOMOUT_CUSTOM', 'custom zoom');
+    const zoom = await childOf(up, 'ZOOMOUT_CUSTOM');
     assert.equal(zoom.prompt, 'a castle at dusk --zoom 1.5');
-    assert.equal(zoom.params.parentId, up.id);
-    h.engine.finish(zoom.id);
+    const zoomed = await h.waitTask(zoom.id);
+    assert.equal(zoomed.status, 'FINISHED', zoomed.failReason ?? '');
+    await resultPhoto(u.id, /^Custom Zoom\na castle at dusk --zoom 1\.5$/, 'the custom zoom');
     h.tg.sendText({ from: u, text: '2', replyTo: ask.message_id });
-    const again = await taskWhere((t) => t.action === 'ZOOMOUT_CUSTOM' && t.id !== zoom.id, 'second zoom');
+    const again = await h.task(
+      (t) => t.action === 'ZOOMOUT_CUSTOM' && t.params.parentId === up.id && t.id !== zoom.id,
+      'second zoom',
+    );
     assert.equal(again.prompt, 'zoom fox --zoom 2', 'the parent prompt is kept when none is given');
+    assert.equal((await h.waitTask(again.id)).status, 'FINISHED');
   });
 
   test('describe: the four prompts with buttons 1–4; a number imagines that prompt', async () => {
     const u = newUser();
-    h.tg.sendText({ from: u, text: 'describe fox' });
-    const first = await taskWhere((t) => t.prompt === 'describe fox', 'imagine');
-    h.engine.finish(first.id);
-    await h.tg.waitFor(() => h.tg.botMessages(u.id).find((m) => m.photo), 3000, 'grid');
-    // A describe started from a photo; the engine answers with four prompts.
-    const d = await h.engine.describe({
-      image: 'data:image/png;base64,AA==',
-      origin: { kind: 'telegram', chatId: u.id, userId: u.id },
-    });
-    h.engine.finish(d.id);
+    h.tg.sendPhoto({ from: u, bytes: png('to describe', 32, 32), caption: '/describe' });
     const text = await shown(u.id, /Prompts for your image/);
-    for (let i = 1; i <= 4; i++)
-      assert.match(text.text ?? '', new RegExp(`described prompt ${i} of ${d.id}`));
+    const fromUser = (id: string) => {
+      const origin = h.engine.originOf(id);
+      return origin?.kind === 'telegram' && origin.chatId === u.id;
+    };
+    const d = await h.task((t) => t.action === 'DESCRIBE' && fromUser(t.id), 'the describe');
+    assert.equal(d.status, 'FINISHED');
+    assert.equal(d.prompts.length, 4);
+    for (const p of d.prompts) assert.ok(text.text?.includes(p), p);
     assert.deepEqual(
       keyboardOf(text).map((r) => r.map(([t]) => t)),
       [['1️⃣', '2️⃣', '3️⃣', '4️⃣']],
     );
     await press(u, text, '2️⃣');
-    const pick = await taskWhere(
-      (t) => t.action === 'PIC_READER' && t.params.parentId === d.id,
-      'pic reader',
+    const pick = await childOf(d, 'PIC_READER');
+    assert.equal(pick.prompt, d.prompts[1]);
+    assert.equal((await h.waitTask(pick.id)).status, 'FINISHED');
+    await h.tg.waitFor(
+      () => h.tg.botMessages(u.id).find((m) => m.photo && m.caption === d.prompts[1]),
+      10_000,
+      'the picked prompt’s grid',
     );
-    assert.equal(pick.prompt, `described prompt 2 of ${d.id} --ar 1:1`);
   });
 
   test('/jobs lists unfinished jobs with state and queue position; /cancel stops the latest', async () => {
     const u = newUser();
     h.tg.sendText({ from: u, text: '/jobs' });
     await shown(u.id, /You have no unfinished jobs/);
-    h.tg.sendText({ from: u, text: 'jobs one' });
-    const one = await taskWhere((t) => t.prompt === 'jobs one', 'one');
-    h.tg.sendText({ from: u, text: 'jobs two' });
-    const two = await taskWhere((t) => t.prompt === 'jobs two', 'two');
-    h.engine.update(one.id, { status: 'RUNNING', progress: '46%' });
-    await new Promise((r) => setTimeout(r, 50));
-    h.tg.sendText({ from: u, text: '/jobs' });
-    const list = await shown(u.id, /Your unfinished jobs/);
-    assert.match(list.text ?? '', /1\. Imagine: jobs one — generating 46%/);
-    assert.match(list.text ?? '', /2\. Imagine: jobs two — queued, position \d+/);
-    h.tg.sendText({ from: u, text: '/cancel' });
-    await h.tg.waitFor(() => h.engine.tasks.get(two.id)?.status === 'FAILED', 3000, 'latest cancelled');
-    assert.equal(h.engine.tasks.get(two.id)?.failReason, 'cancelled');
-    assert.equal(h.engine.tasks.get(one.id)?.status, 'RUNNING');
-    await shown(u.id, /jobs two\n❌ Cancelled\./);
+    // Jobs stop at 46 %; two slots of three are taken, so the user's second job waits.
+    h.holdJobs(true, 46);
+    try {
+      await h.occupy(2);
+      h.tg.sendText({ from: u, text: 'jobs one' });
+      const one = await h.task((t) => t.prompt === 'jobs one', 'one');
+      await h.waitTask(one.id, (t) => t.progress === '46%');
+      h.tg.sendText({ from: u, text: 'jobs two' });
+      const two = await h.task((t) => t.prompt === 'jobs two', 'two');
+      assert.equal(two.status, 'PENDING');
+      h.tg.sendText({ from: u, text: '/jobs' });
+      const list = await shown(u.id, /Your unfinished jobs/);
+      assert.match(list.text ?? '', /1\. Imagine: jobs one — generating 46%/);
+      assert.match(list.text ?? '', /2\. Imagine: jobs two — queued, position 1/);
+      h.tg.sendText({ from: u, text: '/cancel' });
+      const cancelled = await h.waitTask(two.id);
+      assert.equal(cancelled.status, 'FAILED');
+      assert.equal(cancelled.failReason, 'cancelled');
+      assert.equal((await h.engine.get(one.id))?.status, 'RUNNING');
+      await shown(u.id, /jobs two\n❌ Cancelled\./);
+    } finally {
+      await h.settle();
+    }
   });
 
   test('/cancel as a reply to a job’s status message, and the status message’s Cancel button', async () => {
     const u = newUser();
-    h.tg.sendText({ from: u, text: 'cancel me by reply' });
-    h.tg.sendText({ from: u, text: 'cancel me by button' });
-    const a = await taskWhere((t) => t.prompt === 'cancel me by reply', 'a');
-    const b = await taskWhere((t) => t.prompt === 'cancel me by button', 'b');
-    const statusA = await shown(u.id, /cancel me by reply\n⏳/);
-    const statusB = await shown(u.id, /cancel me by button\n⏳/);
-    h.tg.sendText({ from: u, text: '/cancel', replyTo: statusA.message_id });
-    await h.tg.waitFor(() => h.engine.tasks.get(a.id)?.status === 'FAILED', 3000, 'a cancelled');
-    assert.equal(h.engine.tasks.get(b.id)?.status, 'PENDING');
-    const q = await press(u, statusB, '✖ Cancel');
-    assert.equal(h.tg.answers.get(q)?.text, 'Cancelling…');
-    await h.tg.waitFor(() => h.engine.tasks.get(b.id)?.status === 'FAILED', 3000, 'b cancelled');
-    h.tg.sendText({ from: u, text: '/cancel' });
-    await shown(u.id, /no unfinished job to cancel/);
+    // Both jobs run (at 15 %) and stay there.
+    h.holdJobs(true, 15);
+    try {
+      h.tg.sendText({ from: u, text: 'cancel me by reply' });
+      h.tg.sendText({ from: u, text: 'cancel me by button' });
+      const a = await h.task((t) => t.prompt === 'cancel me by reply', 'a');
+      const b = await h.task((t) => t.prompt === 'cancel me by button', 'b');
+      await h.waitTask(a.id, (t) => t.progress === '15%');
+      await h.waitTask(b.id, (t) => t.progress === '15%');
+      const status = (prompt: string) =>
+        h.tg.waitFor(
+          () =>
+            h.tg
+              .botMessages(u.id)
+              .find(
+                (m) =>
+                  (m.text ?? m.caption ?? '').startsWith(`🎨 Imagine: ${prompt}\n🖌 Generating… 15%`) &&
+                  keyboardOf(m)[0]?.[0]?.[0] === '✖ Cancel',
+              ),
+          5000,
+          `the status of ${prompt} at 15%`,
+        );
+      const statusA = await status('cancel me by reply');
+      const statusB = await status('cancel me by button');
+      h.tg.sendText({ from: u, text: '/cancel', replyTo: statusA.message_id });
+      const doneA = await h.waitTask(a.id);
+      assert.equal(doneA.failReason, 'cancelled');
+      assert.equal((await h.engine.get(b.id))?.status, 'RUNNING');
+      // Midjourney was told too: it stopped the job.
+      const jobA = h.sandbox.bot.jobByHash(doneA.messageHash ?? '');
+      await h.tg.waitFor(() => jobA?.state === 'cancelled', 3000, 'the sandbox job stopped');
+      const q = await press(u, statusB, '✖ Cancel');
+      assert.equal(h.tg.answers.get(q)?.text, 'Cancelling…');
+      assert.equal((await h.waitTask(b.id)).failReason, 'cancelled');
+      await shown(u.id, /cancel me by reply\n❌ Cancelled\./);
+      await shown(u.id, /cancel me by button\n❌ Cancelled\./);
+      h.tg.sendText({ from: u, text: '/cancel' });
+      await shown(u.id, /no unfinished job to cancel/);
+    } finally {
+      await h.settle();
+    }
   });
 
   test('in groups only the owner or an admin may press a job’s buttons', async () => {
@@ -202,46 +243,52 @@ describe('Telegram front: buttons and job commands', () => {
     const admin = h.tg.user(ADMIN);
     const g = h.tg.group(-9100);
     const { task, msg } = await grid(owner, 'group owned fox', g.id);
-    const before = h.engine.created.length;
+    const count = (await h.tasks()).length;
     const q = await press(other, msg, 'U1', g.id);
     assert.equal(h.tg.answers.get(q)?.text, 'Only the person who started this job can use its buttons.');
     await new Promise((r) => setTimeout(r, 100));
-    assert.equal(h.engine.created.length, before, 'no job for a stranger’s press');
+    assert.equal((await h.tasks()).length, count, 'no job for a stranger’s press');
     await press(admin, msg, 'U2', g.id);
-    const up = await taskWhere(
-      (t) => t.action === 'UPSCALE' && t.params.parentId === task.id,
-      'admin upscale',
-    );
-    assert.deepEqual(h.engine.origins.get(up.id), { kind: 'telegram', chatId: g.id, userId: ADMIN });
+    const up = await childOf(task, 'UPSCALE');
+    assert.equal(up.params.index, 2);
+    assert.deepEqual(h.engine.originOf(up.id), { kind: 'telegram', chatId: g.id, userId: ADMIN });
+    await resultPhoto(g.id, /^Upscale #2\n/, 'the admin’s upscale');
   });
 
   test('a stale button gets the toast "This button has expired" and nothing else', async () => {
     const u = newUser();
     const { msg } = await grid(u, 'stale fox');
-    const before = h.engine.created.length;
+    const count = (await h.tasks()).length;
     const sends = () => h.tg.calls.filter((c) => c.chatId === u.id && c.method.startsWith('send')).length;
     const sentBefore = sends();
     const q = h.tg.press({ from: u, messageId: msg.message_id, data: 'Zz9Zz9Zz9Zz9' });
     await h.tg.waitFor(() => h.tg.answers.get(q), 3000, 'answer');
     assert.equal(h.tg.answers.get(q)?.text, 'This button has expired');
-    // A key whose task is gone from the engine is just as stale.
-    const data = buttonData(msg, 'U3');
-    const entry = h.kv.data.get(`cb:${data}`) as { taskId: string };
-    h.engine.tasks.delete(entry.taskId);
-    const q2 = h.tg.press({ from: u, messageId: msg.message_id, data });
+    // A key whose task has expired from the store (here: a task that never was) is just as stale.
+    const entry = (await h.kv.get(`cb:${buttonData(msg, 'U3')}`)) as Record<string, unknown>;
+    assert.ok(entry);
+    await h.kv.set('cb:Stale0Key001', { ...entry, taskId: '1700000000000000001' });
+    const q2 = h.tg.press({ from: u, messageId: msg.message_id, data: 'Stale0Key001' });
     await h.tg.waitFor(() => h.tg.answers.get(q2), 3000, 'answer');
     assert.equal(h.tg.answers.get(q2)?.text, 'This button has expired');
     await new Promise((r) => setTimeout(r, 100));
-    assert.equal(h.engine.created.length, before);
+    assert.equal((await h.tasks()).length, count);
     assert.equal(sends(), sentBefore);
   });
 
   test('presses count against the per-user limit (an alert says so)', async () => {
     const u = newUser();
-    const { msg } = await grid(u, 'limit fox');
-    for (const label of ['U1', 'U2', 'U3']) await press(u, msg, label);
-    const q = await press(u, msg, 'U4');
-    assert.match(h.tg.answers.get(q)?.text ?? '', /You already have 3 unfinished jobs/);
-    assert.equal(h.tg.answers.get(q)?.show_alert, true);
+    const { task, msg } = await grid(u, 'limit fox');
+    h.holdJobs(true);
+    try {
+      for (const label of ['U1', 'U2', 'U3']) await press(u, msg, label);
+      for (const index of [1, 2, 3])
+        await h.task((t) => t.params.parentId === task.id && t.params.index === index, `upscale ${index}`);
+      const q = await press(u, msg, 'U4');
+      assert.match(h.tg.answers.get(q)?.text ?? '', /You already have 3 unfinished jobs/);
+      assert.equal(h.tg.answers.get(q)?.show_alert, true);
+    } finally {
+      await h.settle();
+    }
   });
 });

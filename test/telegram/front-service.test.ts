@@ -1,37 +1,41 @@
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { describe, test } from 'node:test';
-import { Registry } from 'prom-client';
 import { type Harness, startHarness } from './helpers.ts';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
 
 /** Webhook mode, metrics, admin alerts and behaviour under load (SPEC §7.5, §7.7, §7.8, §9). */
 describe('Telegram front: running as a service', () => {
-  test('webhook mode: setWebhook with a secret at start, updates arrive on the mounted path, wrong secrets are refused', async () => {
-    let h: Harness | undefined;
-    const server: Server = createServer((req, res) => {
-      const hook = h?.front.webhook;
-      if (!hook) {
-        res.writeHead(503).end();
-        return;
-      }
-      void hook.handle(req, res);
+  test('webhook mode: setWebhook with a secret at start, updates arrive on the API server’s path, wrong secrets are refused', async () => {
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const h: Harness = await startHarness({
+      config: { listen: base },
+      telegram: { webhook: { url: `${base}/tg/hook`, secret: 'hook_secret_1' } },
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const port = (server.address() as AddressInfo).port;
     try {
-      h = await startHarness({
-        telegram: { webhook: { url: `http://127.0.0.1:${port}/tg/hook`, secret: 'hook_secret_1' } },
-      });
+      assert.equal(h.svc.app.url, base);
       assert.equal(h.front.webhook?.path, '/tg/hook');
-      assert.deepEqual(h.tg.webhook, { url: `http://127.0.0.1:${port}/tg/hook`, secret: 'hook_secret_1' });
+      assert.deepEqual(h.tg.webhook, { url: `${base}/tg/hook`, secret: 'hook_secret_1' });
       const u = h.tg.user(6001);
       h.tg.sendText({ from: u, text: 'a hooked fox' });
-      await h.tg.waitFor(() => h?.engine.created.length === 1, 3000, 'job via webhook');
+      const task = await h.task((t) => t.prompt === 'a hooked fox', 'job via webhook');
+      assert.deepEqual(h.engine.originOf(task.id), { kind: 'telegram', chatId: u.id, userId: u.id });
       await h.tg.waitFor(
-        () => h?.tg.botMessages(u.id).some((m) => /Queued/.test(m.text ?? '')),
-        3000,
-        'status',
+        () => h.tg.botMessages(u.id).find((m) => m.photo && m.caption === 'a hooked fox'),
+        10_000,
+        'the grid',
       );
       assert.deepEqual(
         h.tg.webhookDeliveries.map((d) => d.status),
@@ -43,7 +47,7 @@ describe('Telegram front: running as a service', () => {
         message: { message_id: 1, chat: { id: u.id, type: 'private' }, from: u, text: 'forged' },
       };
       const post = (headers: Record<string, string>, method = 'POST') =>
-        fetch(`http://127.0.0.1:${port}/tg/hook`, {
+        fetch(`${base}/tg/hook`, {
           method,
           headers: { 'content-type': 'application/json', ...headers },
           ...(method === 'POST' ? { body: JSON.stringify(forged) } : {}),
@@ -51,43 +55,62 @@ describe('Telegram front: running as a service', () => {
       assert.equal((await post({ 'x-telegram-bot-api-secret-token': 'wrong' })).status, 403);
       assert.equal((await post({})).status, 403);
       assert.equal((await post({}, 'GET')).status, 405);
+      // The rest of the API is still served beside the hook.
+      assert.equal((await fetch(`${base}/health`)).status, 200);
       await new Promise((r) => setTimeout(r, 100));
-      assert.equal(h.engine.created.length, 1, 'forged updates start nothing');
-    } finally {
-      await h?.close();
-      server.closeAllConnections();
-      await new Promise<void>((r) => server.close(() => r()));
-    }
-  });
-
-  test('admins are told when an account is disabled (once per reason)', async () => {
-    const h = await startHarness({ telegram: { admins: [7001, '@boss'] } });
-    try {
-      h.tg.user(7001);
-      const boss = h.tg.user(7002, { username: 'Boss' });
-      h.tg.sendText({ from: boss, text: '/help' });
-      await h.tg.waitFor(() => h.tg.botMessages(boss.id).length === 1, 3000, 'boss met the bot');
-      h.engine.account('1234567890', 'disabled', 'Blocked');
-      h.engine.account('1234567890', 'disabled', 'Blocked');
-      for (const id of [7001, 7002]) {
-        const m = await h.tg.waitFor(
-          () =>
-            h.tg.botMessages(id).find((x) => /account 1234567890 was disabled: Blocked/.test(x.text ?? '')),
-          3000,
-          `alert to ${id}`,
-        );
-        assert.ok(m);
-      }
-      await new Promise((r) => setTimeout(r, 100));
-      assert.equal(h.tg.botMessages(7001).length, 1, 'no duplicate alert');
+      assert.equal((await h.tasks()).length, 1, 'forged updates start nothing');
     } finally {
       await h.close();
     }
   });
 
-  test('Telegram API calls are counted by method and status', async () => {
-    const registry = new Registry();
-    const h = await startHarness({ registry });
+  test('admins are told when an account is disabled, once per account', async () => {
+    const h = await startHarness({ accounts: 2, telegram: { admins: [7001, '@boss'] } });
+    try {
+      await h.tg.waitFor(
+        () => h.engine.health().accounts.every((a) => a.state === 'ready'),
+        5000,
+        'both accounts ready',
+      );
+      h.tg.user(7001);
+      const boss = h.tg.user(7002, { username: 'Boss' });
+      h.tg.sendText({ from: boss, text: '/help' });
+      await h.tg.waitFor(() => h.tg.botMessages(boss.id).length === 1, 3000, 'boss met the bot');
+      // Discord refuses the first account's token (gateway close 4004).
+      const [first, second] = h.sandbox.accounts;
+      assert.ok(first && second);
+      h.sandbox.discord.faults.closeWith(4004, first.user_id);
+      const alert = (chatId: number, account: string) =>
+        h.tg.waitFor(
+          () =>
+            h.tg
+              .botMessages(chatId)
+              .find((x) => new RegExp(`account ${account} was disabled: token invalid`).test(x.text ?? '')),
+          5000,
+          `alert to ${chatId} about ${account}`,
+        );
+      for (const id of [7001, 7002]) await alert(id, first.channel_id);
+      // The other account still works; when it goes too, that is a second alert.
+      const u = h.tg.user(7003);
+      h.tg.sendText({ from: u, text: 'still drawing' });
+      await h.tg.waitFor(
+        () => h.tg.botMessages(u.id).find((m) => m.photo && m.caption === 'still drawing'),
+        10_000,
+        'a result from the other account',
+      );
+      h.sandbox.discord.faults.closeWith(4004, second.user_id);
+      for (const id of [7001, 7002]) await alert(id, second.channel_id);
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(h.tg.botMessages(7001).length, 2, 'one alert per account, no duplicate');
+      assert.equal(h.tg.botMessages(7002).length, 3, 'the guide and one alert per account');
+      assert.equal(h.tg.botMessages(u.id).length, 1, 'only admins are alerted');
+    } finally {
+      await h.close();
+    }
+  });
+
+  test('Telegram API calls are counted by method and status, on the service’s /metrics', async () => {
+    const h = await startHarness();
     try {
       const u = h.tg.user(8001);
       h.tg.failNext('sendMessage', {
@@ -99,10 +122,11 @@ describe('Telegram front: running as a service', () => {
       h.tg.sendText({ from: u, text: '/help' });
       await h.tg.waitFor(() => h.tg.botMessages(u.id).length === 1, 4000, 'help after a 429');
       // The counter moves when telegraf has read the answer, a moment after the fake stored it.
+      const metrics = async () => (await fetch(`${h.svc.app.url}/metrics`)).text();
       let text = '';
       const deadline = Date.now() + 3000;
       while (!/method="sendMessage",status="ok"/.test(text) && Date.now() < deadline) {
-        text = await registry.metrics();
+        text = await metrics();
         await new Promise((r) => setTimeout(r, 10));
       }
       assert.match(text, /mjb_telegram_api_calls_total\{method="sendMessage",status="429"\} 1/);
@@ -116,8 +140,9 @@ describe('Telegram front: running as a service', () => {
 
   test('30 chats with a running job each: inside the flood limits, every final delivered, edits paced', async () => {
     const h = await startHarness({
-      stepMs: 40,
-      concurrency: 30,
+      // 10 accounts × 3 slots: every job runs at once.
+      accounts: 10,
+      speed: 50,
       // One call per 100 ms per chat (Telegram: per second, scaled for a fast test), 30 a second overall.
       flood: { perChat: 1, windowMs: 100, global: 30, globalWindowMs: 1000, retryAfterS: 1 },
       timing: {
@@ -135,6 +160,9 @@ describe('Telegram front: running as a service', () => {
         30_000,
         'every final',
       );
+      const tasks = await h.tasks();
+      assert.equal(tasks.length, 30);
+      assert.ok(tasks.every((t) => t.status === 'FINISHED'));
       const limited = h.tg.calls.filter((c) => c.errorCode === 429);
       assert.equal(limited.length, 0, `429s: ${limited.map((c) => `${c.method}@${c.chatId}`).join(', ')}`);
       for (const u of users) {

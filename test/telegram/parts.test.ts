@@ -1,9 +1,15 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Telegram } from 'telegraf';
 import { EngineError } from '../../src/engine/errors.ts';
-import type { Task } from '../../src/engine/task.ts';
+import { TaskStore } from '../../src/engine/store.ts';
+import type { Task, TaskButton } from '../../src/engine/task.ts';
 import { silentLogger } from '../../src/log.ts';
+import { resultButtons as midjourneyButtons } from '../../src/midjourney/message.ts';
+import { gridRows, singleRows } from '../../src/sandbox/midjourney/messages.ts';
 import { CallbackKeys, newKey, OWN } from '../../src/telegram/callback-keys.ts';
 import { parseZoomReply } from '../../src/telegram/handlers/zoom.ts';
 import { inlineKeyboard, resultButtons } from '../../src/telegram/keyboard.ts';
@@ -19,9 +25,13 @@ import {
 } from '../../src/telegram/texts.ts';
 import { parseCommand } from '../../src/telegram/updates.ts';
 import { type FakeTelegram, startFakeTelegram } from '../fakes/telegram-api.ts';
-import { gridButtons, memoryKv, upscaleButtons } from './helpers.ts';
 
 const HASH = 'a7cb1552-f779-4094-9afe-2acf22dae280';
+
+/** A task's buttons as the engine reads them off the sandbox Midjourney's result messages. */
+const gridButtons = (hash: string) => midjourneyButtons({ components: gridRows(hash) }) as TaskButton[][];
+const upscaleButtons = (hash: string) =>
+  midjourneyButtons({ components: singleRows(hash) }) as TaskButton[][];
 
 function task(over: Partial<Task>): Task {
   return {
@@ -70,7 +80,7 @@ describe('keyboards', () => {
     assert.deepEqual(labels, [
       ['Upscale (Subtle)', 'Upscale (Creative)'],
       ['🪄 Vary (Strong)', '🪄 Vary (Subtle)'],
-      ['🔍 Zoom Out 2x', '🔍 Zoom Out 1.5x', '🔍 Custom Zoom', 'Make Square'],
+      ['🔍 Zoom Out 2x', '🔍 Zoom Out 1.5x', '🔍 Custom Zoom', '↔️ Make Square'],
       ['⬅️', '➡️', '⬆️', '⬇️'],
     ]);
     assert.ok(!rows.flat().some((b) => b.customId.startsWith('MJ::Inpaint')));
@@ -96,9 +106,14 @@ describe('keyboards', () => {
     );
   });
 
-  test('callback keys are short, random, stored, and resolve back to the button', async () => {
-    const kv = memoryKv();
-    const keys = new CallbackKeys(kv, silentLogger());
+  test('callback keys are short, random, stored, and resolve back to the button', async (t) => {
+    // The engine's store, as the app gives it to the front.
+    const store = new TaskStore({
+      url: `sqlite://${join(mkdtempSync(join(tmpdir(), 'mjb-keys-')), 'kv.sqlite')}`,
+      expiredDays: 1,
+    });
+    t.after(() => store.close());
+    const keys = new CallbackKeys(store.space<unknown>('telegram'), silentLogger());
     const rows = resultButtons(task({ buttons: gridButtons(HASH) }));
     const kb = await inlineKeyboard(rows, (customId) =>
       keys.create({ taskId: 't1', customId, ownerId: 5, chatId: 5 }),

@@ -2,7 +2,7 @@
  * The simulated Midjourney bot: answers interactions on the fake Discord with the real message
  * sequences (waiting → progress edits with previews → a new result message → the progress message
  * deleted), upscale replies, describe embeds, modals, error embeds (`--fail <title>`), and faults
- * on demand: other users' look-alike jobs, reversed finishing order, silence.
+ * on demand: other users' look-alike jobs, reversed finishing order, silence, jobs held mid-way.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { DiscordMessage } from '../../discord/types.ts';
@@ -58,6 +58,15 @@ export interface BotFaults {
   neverAnswer(n: number): void;
   omitInteractionMetadata(on: boolean): void;
   postToOtherChannel(on: boolean): void;
+  /**
+   * Holds jobs mid-way, for tests that need work to stay unfinished: while on, a job sends no
+   * message past `afterPercent` until the hold is moved beyond it or switched off, then goes on
+   * where it stopped. A job's messages count as: "Waiting to start" (and a describe's first
+   * answer) -1, each progress edit its percentage, the result (an upscale reply, a describe's
+   * prompts) 100. Without `afterPercent` nothing passes, so a new job stays submitted and
+   * unanswered. Error answers (`--fail`, bad input) and modals are never held.
+   */
+  holdJobs(on: boolean, afterPercent?: number): void;
 }
 
 export interface MidjourneyBot {
@@ -101,7 +110,16 @@ export function attachMidjourneyBot(discord: FakeDiscord, opts: BotOptions): Mid
   const running = new Map<string, Running>();
   const inpaintTokens = new Map<string, { ix: InteractionContext; parent: SandboxJob }>();
   const counters = { started: 0, finished: 0 };
-  const f = { interleave: false, reverse: false, silent: 0, omitMeta: false, noise: false };
+  const f = {
+    interleave: false,
+    reverse: false,
+    silent: 0,
+    omitMeta: false,
+    noise: false,
+    /** Messages past this progress wait (holdJobs); null: no hold. */
+    holdAfter: null as number | null,
+  };
+  const held: { at: number; go: () => void }[] = [];
   const recentPrompts = new Map<string, number>();
   let closed = false;
   const ms = (realMs: number) => Math.max(1, realMs / opts.speed);
@@ -118,6 +136,26 @@ export function attachMidjourneyBot(discord: FakeDiscord, opts: BotOptions): Mid
     }, delay);
     r?.timers.push(t);
     return t;
+  };
+
+  /** Sends a job's message now, or parks it while a hold keeps messages past `at` back. */
+  const gate = (at: number, go: () => void) => {
+    if (f.holdAfter !== null && at > f.holdAfter) held.push({ at, go });
+    else go();
+  };
+  const releaseHeld = () => {
+    const limit = f.holdAfter;
+    const due = held.filter((h) => limit === null || h.at <= limit);
+    if (due.length === 0) return;
+    held.splice(0, held.length, ...held.filter((h) => !due.includes(h)));
+    for (const h of due) {
+      if (closed) return;
+      try {
+        h.go();
+      } catch {
+        // as in later(): the message it edits may be gone
+      }
+    }
   };
 
   const stamps = (ix: { id: string; name: string; user: FakeUser }) =>
@@ -188,65 +226,85 @@ export function attachMidjourneyBot(discord: FakeDiscord, opts: BotOptions): Mid
       stretch = n === 1 ? 2.5 : 1;
     }
     const step = ms(5000) * stretch;
-    later(r, ms(800), () => {
-      const msg = discord.postMessage(ix.channelId, {
+    const live = () => r.job.state === 'running';
+    /** The result: a new message with the image and buttons; the progress message goes. */
+    const finish = (msg: DiscordMessage) => {
+      const image = discord.storeFile(
+        ix.channelId,
+        `${ix.user.username}_${slug(prompt)}_${hash}.png`,
+        renderImage({ seed: prompt + hash, step: 100, width: 128, height: 128, grid }),
+        'image/png',
+      );
+      const final = discord.postMessage(ix.channelId, {
         author: MJ_USER,
-        type: reply ? 19 : ix.guildId ? 20 : 0,
-        ...(reply ? {} : { nonce: ix.nonce }),
+        type: reply ? 19 : 0,
         webhook_id: MIDJOURNEY_APP_ID,
         application_id: MIDJOURNEY_APP_ID,
-        content: head('(Waiting to start)'),
+        content: `**${prompt}** - ${label ? `${label} by ` : ''}${who} (fast)`,
         mentions: [userRef(ix.user)],
-        components: cancelRow(hash),
+        attachments: [image],
+        components: grid ? gridRows(hash) : singleRows(hash),
         ...stamps(ix),
-        ...(reply ? { message_reference: { message_id: reply.id, channel_id: ix.channelId } } : {}),
+        ...(reply
+          ? {
+              message_reference: { message_id: reply.id, channel_id: ix.channelId },
+              referenced_message: reply,
+            }
+          : {}),
       });
-      r.progressId = msg.id;
-      STEPS.forEach((pct, i) => {
-        later(r, step * (i + 1), () => {
-          const preview = discord.storeFile(
-            ix.channelId,
-            `${hash}_grid_0.webp`,
-            renderImage({ seed: prompt + hash, step: pct, width: 64, height: 64, grid }),
-            'image/png',
-          );
-          discord.editMessage(ix.channelId, msg.id, {
-            content: head(`(${pct}%) (fast)`),
-            attachments: [preview],
-          });
-        });
-      });
-      later(r, step * (STEPS.length + 1), () => {
-        const image = discord.storeFile(
-          ix.channelId,
-          `${ix.user.username}_${slug(prompt)}_${hash}.png`,
-          renderImage({ seed: prompt + hash, step: 100, width: 128, height: 128, grid }),
-          'image/png',
-        );
-        const final = discord.postMessage(ix.channelId, {
+      job.resultMessageId = final.id;
+      job.state = 'done';
+      counters.finished++;
+      running.delete(hash);
+      later(null, ms(300), () => discord.deleteMessage(ix.channelId, msg.id));
+    };
+    later(r, ms(800), () =>
+      gate(-1, () => {
+        if (!live()) return;
+        const msg = discord.postMessage(ix.channelId, {
           author: MJ_USER,
-          type: reply ? 19 : 0,
+          type: reply ? 19 : ix.guildId ? 20 : 0,
+          ...(reply ? {} : { nonce: ix.nonce }),
           webhook_id: MIDJOURNEY_APP_ID,
           application_id: MIDJOURNEY_APP_ID,
-          content: `**${prompt}** - ${label ? `${label} by ` : ''}${who} (fast)`,
+          content: head('(Waiting to start)'),
           mentions: [userRef(ix.user)],
-          attachments: [image],
-          components: grid ? gridRows(hash) : singleRows(hash),
+          components: cancelRow(hash),
           ...stamps(ix),
-          ...(reply
-            ? {
-                message_reference: { message_id: reply.id, channel_id: ix.channelId },
-                referenced_message: reply,
-              }
-            : {}),
+          ...(reply ? { message_reference: { message_id: reply.id, channel_id: ix.channelId } } : {}),
         });
-        job.resultMessageId = final.id;
-        job.state = 'done';
-        counters.finished++;
-        running.delete(hash);
-        later(null, ms(300), () => discord.deleteMessage(ix.channelId, msg.id));
-      });
-    });
+        r.progressId = msg.id;
+        // Each step follows the one before by `step` (a held step resumes where it stopped).
+        const progress = (i: number) => {
+          const pct = STEPS[i];
+          if (pct === undefined) {
+            later(r, step, () =>
+              gate(100, () => {
+                if (live()) finish(msg);
+              }),
+            );
+            return;
+          }
+          later(r, step, () =>
+            gate(pct, () => {
+              if (!live()) return;
+              const preview = discord.storeFile(
+                ix.channelId,
+                `${hash}_grid_0.webp`,
+                renderImage({ seed: prompt + hash, step: pct, width: 64, height: 64, grid }),
+                'image/png',
+              );
+              discord.editMessage(ix.channelId, msg.id, {
+                content: head(`(${pct}%) (fast)`),
+                attachments: [preview],
+              });
+              progress(i + 1);
+            }),
+          );
+        };
+        progress(0);
+      }),
+    );
     // Faults: a look-alike job of another user, and noise in another channel.
     if (f.interleave && opts.otherUser && ix.user.id !== opts.otherUser.id) {
       const other = opts.otherUser;
@@ -297,30 +355,32 @@ export function attachMidjourneyBot(discord: FakeDiscord, opts: BotOptions): Mid
     };
     jobs.set(hash, job);
     counters.started++;
-    later(null, ms(1500), () => {
-      const image = discord.storeFile(
-        ix.channelId,
-        `${ix.user.username}_${slug(parent.prompt)}_${hash}.png`,
-        renderImage({ seed: parent.prompt + parent.hash + index, step: 100, width: 128, height: 128 }),
-        'image/png',
-      );
-      const msg = discord.postMessage(ix.channelId, {
-        author: MJ_USER,
-        type: 19,
-        webhook_id: MIDJOURNEY_APP_ID,
-        application_id: MIDJOURNEY_APP_ID,
-        content: `**${parent.prompt}** - Image #${index} <@${ix.user.id}>`,
-        mentions: [userRef(ix.user)],
-        attachments: [image],
-        components: singleRows(hash),
-        message_reference: { message_id: grid.id, channel_id: ix.channelId },
-        referenced_message: grid,
-        ...stamps({ id: ix.id, name: 'upscale', user: ix.user }),
-      });
-      job.resultMessageId = msg.id;
-      job.state = 'done';
-      counters.finished++;
-    });
+    later(null, ms(1500), () =>
+      gate(100, () => {
+        const image = discord.storeFile(
+          ix.channelId,
+          `${ix.user.username}_${slug(parent.prompt)}_${hash}.png`,
+          renderImage({ seed: parent.prompt + parent.hash + index, step: 100, width: 128, height: 128 }),
+          'image/png',
+        );
+        const msg = discord.postMessage(ix.channelId, {
+          author: MJ_USER,
+          type: 19,
+          webhook_id: MIDJOURNEY_APP_ID,
+          application_id: MIDJOURNEY_APP_ID,
+          content: `**${parent.prompt}** - Image #${index} <@${ix.user.id}>`,
+          mentions: [userRef(ix.user)],
+          attachments: [image],
+          components: singleRows(hash),
+          message_reference: { message_id: grid.id, channel_id: ix.channelId },
+          referenced_message: grid,
+          ...stamps({ id: ix.id, name: 'upscale', user: ix.user }),
+        });
+        job.resultMessageId = msg.id;
+        job.state = 'done';
+        counters.finished++;
+      }),
+    );
   };
 
   const cancel = (hash: string) => {
@@ -542,41 +602,45 @@ export function attachMidjourneyBot(discord: FakeDiscord, opts: BotOptions): Mid
       (i) =>
         `${words[(h + i) % words.length]} scene of shapes and colour, ${['soft light', 'bold contrast', 'pastel tones', 'film grain'][i - 1]} --ar 1:1`,
     );
-    later(null, ms(500), () => {
-      const msg = discord.postMessage(ix.channelId, {
-        author: MJ_USER,
-        type: ix.guildId ? 20 : 0,
-        nonce: ix.nonce,
-        webhook_id: MIDJOURNEY_APP_ID,
-        application_id: MIDJOURNEY_APP_ID,
-        ...interactionStamps(ix.id, 'describe', ix.user),
-        embeds: [{ type: 'rich', image: { url: image.url }, color: 0 }],
-      });
-      later(null, ms(3000), () => {
-        discord.editMessage(ix.channelId, msg.id, {
-          embeds: [
-            {
-              type: 'rich',
-              description: prompts.map((p, i) => `${['1️⃣', '2️⃣', '3️⃣', '4️⃣'][i]} ${p}`).join('\n\n'),
-              image: { url: image.url },
-              color: 0,
-            },
-          ],
-          components: describeRows(),
-        });
-        jobs.set(seed, {
-          hash: seed,
-          userId: ix.user.id,
-          channelId: ix.channelId,
+    later(null, ms(500), () =>
+      gate(-1, () => {
+        const msg = discord.postMessage(ix.channelId, {
+          author: MJ_USER,
+          type: ix.guildId ? 20 : 0,
           nonce: ix.nonce,
-          interactionId: ix.id,
-          prompt: '',
-          label: 'describe',
-          resultMessageId: msg.id,
-          state: 'done',
+          webhook_id: MIDJOURNEY_APP_ID,
+          application_id: MIDJOURNEY_APP_ID,
+          ...interactionStamps(ix.id, 'describe', ix.user),
+          embeds: [{ type: 'rich', image: { url: image.url }, color: 0 }],
         });
-      });
-    });
+        later(null, ms(3000), () =>
+          gate(100, () => {
+            discord.editMessage(ix.channelId, msg.id, {
+              embeds: [
+                {
+                  type: 'rich',
+                  description: prompts.map((p, i) => `${['1️⃣', '2️⃣', '3️⃣', '4️⃣'][i]} ${p}`).join('\n\n'),
+                  image: { url: image.url },
+                  color: 0,
+                },
+              ],
+              components: describeRows(),
+            });
+            jobs.set(seed, {
+              hash: seed,
+              userId: ix.user.id,
+              channelId: ix.channelId,
+              nonce: ix.nonce,
+              interactionId: ix.id,
+              prompt: '',
+              label: 'describe',
+              resultMessageId: msg.id,
+              state: 'done',
+            });
+          }),
+        );
+      }),
+    );
   }
 
   return {
@@ -597,6 +661,10 @@ export function attachMidjourneyBot(discord: FakeDiscord, opts: BotOptions): Mid
       postToOtherChannel: (on) => {
         f.noise = on;
       },
+      holdJobs: (on, afterPercent) => {
+        f.holdAfter = on ? (afterPercent ?? Number.NEGATIVE_INFINITY) : null;
+        releaseHeld();
+      },
     },
     jobByHash: (hash) => jobs.get(hash),
     stats: () => ({ ...counters }),
@@ -604,6 +672,7 @@ export function attachMidjourneyBot(discord: FakeDiscord, opts: BotOptions): Mid
       closed = true;
       for (const r of running.values()) for (const t of r.timers) clearTimeout(t);
       running.clear();
+      held.length = 0;
     },
   };
 }

@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import { type FakeTelegram, startFakeTelegram } from '../fakes/telegram-api.ts';
+import { type Service, startService } from '../helpers/service.ts';
+import { FAST_TIMING } from './helpers.ts';
+
+/** Telegram being down or the token being wrong must never keep the API from serving. */
+describe('Telegram bot start-up', () => {
+  const open: { svc?: Service; tg?: FakeTelegram }[] = [];
+  after(async () => {
+    for (const o of open) {
+      await o.svc?.close();
+      await o.tg?.close();
+    }
+  });
+
+  test('Telegram failing at start: the API serves at once, the bot comes up on a later try', async () => {
+    const tg = await startFakeTelegram();
+    tg.failNext('getMe', { count: 2, code: 502, description: 'Bad Gateway' });
+    const svc = await startService({
+      speed: 300,
+      config: { telegram: { token: tg.token, apiRoot: tg.apiRoot } },
+      telegramTiming: FAST_TIMING,
+      telegramRetryMs: 50,
+    });
+    open.push({ svc, tg });
+    const health = await svc.call('/health');
+    assert.equal(health.status, 200);
+    await tg.waitFor(() => tg.callsOf('getMe').filter((c) => c.ok).length === 1, 5000, 'getMe answered');
+    assert.equal(tg.callsOf('getMe').filter((c) => !c.ok).length, 2);
+    const user = tg.user(8101);
+    tg.sendText({ from: user, text: 'a kite over dunes' });
+    const grid = await tg.waitFor(
+      () =>
+        tg.botMessages(user.id).find((m) => m.photo && JSON.stringify(m.reply_markup ?? {}).includes('"U1"')),
+      15_000,
+      'the grid photo',
+    );
+    assert.ok(grid.caption?.includes('a kite over dunes'));
+  });
+
+  test('a token Telegram refuses: the API serves, the bot is not retried', async () => {
+    const tg = await startFakeTelegram();
+    const svc = await startService({
+      speed: 300,
+      config: { telegram: { token: '12345:not-the-right-token', apiRoot: tg.apiRoot } },
+      telegramTiming: FAST_TIMING,
+      telegramRetryMs: 20,
+    });
+    open.push({ svc, tg });
+    const imagine = await svc.call('/image/imagine', { prompt: 'still works' });
+    assert.equal(imagine.body.code, 0);
+    await new Promise((r) => setTimeout(r, 300));
+    const refused = tg.calls.filter((c) => c.errorCode === 401);
+    assert.equal(refused.length, 1, 'one getMe, refused, and no retry');
+  });
+});
