@@ -174,6 +174,12 @@ export function createTelegramFront(opts: TelegramFrontOptions): TelegramFront {
 
   let launching: Promise<void> | undefined;
   let started = false;
+  /** Undoes a start() that failed half-way, so that the next start() does not listen twice. */
+  const detach = () => {
+    engine.off('task', onTask);
+    engine.off('account', onAccount);
+    started = false;
+  };
 
   const webhookConfig = config.webhook;
   const secret = webhookConfig ? webhookConfig.secret || randomBytes(24).toString('hex') : '';
@@ -245,19 +251,29 @@ export function createTelegramFront(opts: TelegramFrontOptions): TelegramFront {
       engine.on('task', onTask);
       engine.on('account', onAccount);
       started = true;
-      // Jobs that moved on (or ended) while this front was not running.
-      await tracker.recover();
+      try {
+        // Jobs that moved on (or ended) while this front was not running.
+        await tracker.recover();
+      } catch (err) {
+        detach();
+        throw err;
+      }
       try {
         await sender.call('setMyCommands', { commands: COMMANDS }, { priority: 'message' });
       } catch (err) {
         logger.warn({ err: apiFailure(err).description }, 'setMyCommands failed');
       }
       if (webhookConfig) {
-        await sender.call(
-          'setWebhook',
-          { url: webhookConfig.url, secret_token: secret, allowed_updates: ALLOWED_UPDATES },
-          { priority: 'message' },
-        );
+        try {
+          await sender.call(
+            'setWebhook',
+            { url: webhookConfig.url, secret_token: secret, allowed_updates: ALLOWED_UPDATES },
+            { priority: 'message' },
+          );
+        } catch (err) {
+          detach();
+          throw err;
+        }
         logger.info({ path: webhook?.path }, 'telegram bot started (webhook)');
         return;
       }

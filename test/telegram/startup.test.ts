@@ -1,8 +1,18 @@
 import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
 import { after, describe, test } from 'node:test';
 import { type FakeTelegram, startFakeTelegram } from '../fakes/telegram-api.ts';
 import { type Service, startService } from '../helpers/service.ts';
 import { FAST_TIMING } from './helpers.ts';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = createServer().listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
 
 /** Telegram being down or the token being wrong must never keep the API from serving. */
 describe('Telegram bot start-up', () => {
@@ -53,5 +63,38 @@ describe('Telegram bot start-up', () => {
     await new Promise((r) => setTimeout(r, 300));
     const refused = tg.calls.filter((c) => c.errorCode === 401);
     assert.equal(refused.length, 1, 'one getMe, refused, and no retry');
+  });
+
+  test('setWebhook failing once: the start is retried and the webhook bot answers with one status message per job', async () => {
+    const tg = await startFakeTelegram();
+    tg.failNext('setWebhook', { count: 1, code: 500, description: 'Internal Server Error' });
+    const base = `http://127.0.0.1:${await freePort()}`;
+    const svc = await startService({
+      speed: 300,
+      config: {
+        listen: base,
+        telegram: {
+          token: tg.token,
+          apiRoot: tg.apiRoot,
+          webhook: { url: `${base}/tg/hook`, secret: 's3cret' },
+        },
+      },
+      telegramTiming: FAST_TIMING,
+      telegramRetryMs: 50,
+    });
+    open.push({ svc, tg });
+    await tg.waitFor(() => tg.callsOf('setWebhook').some((c) => c.ok), 5000, 'setWebhook accepted');
+    const user = tg.user(8102);
+    tg.sendText({ from: user, text: 'a heron at dawn' });
+    await tg.waitFor(
+      () =>
+        tg.botMessages(user.id).find((m) => m.photo && JSON.stringify(m.reply_markup ?? {}).includes('"U1"')),
+      15_000,
+      'the grid photo',
+    );
+    const statusMessages = tg.callsOf('sendMessage', user.id).filter((c) => c.ok);
+    assert.equal(statusMessages.length, 1, 'one status message, not one per start attempt');
+    const grids = tg.callsOf('sendPhoto', user.id).filter((c) => /U1/.test(JSON.stringify(c.params)));
+    assert.equal(grids.length, 1, 'one grid');
   });
 });
