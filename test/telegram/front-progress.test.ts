@@ -360,6 +360,31 @@ describe('Telegram front: pacing', () => {
     assertPaced(h, chat, 150);
   });
 
+  test('percentages keep coming at the edit interval while a new preview waits for its longer one', async () => {
+    // Previews may change only every 10 s here: the caption must not wait for them.
+    const slow = await startHarness({ speed: 20, timing: { previewEditMs: 10_000 } });
+    try {
+      const u = slow.tg.user(2402);
+      slow.tg.sendText({ from: u, text: 'a lantern on water' });
+      await slow.tg.waitFor(
+        () =>
+          slow.tg
+            .botMessages(u.id)
+            .find((m) => m.photo && JSON.stringify(m.reply_markup ?? {}).includes('"U1"')),
+        15_000,
+        'the grid',
+      );
+      const captions = slow.tg
+        .callsOf('editMessageCaption', u.id)
+        .filter((c) => c.ok)
+        .map((c) => /(\d+)%/.exec(String(c.params.caption))?.[1]);
+      assert.ok(new Set(captions).size >= 3, `caption edits with new percentages: ${captions.join(', ')}`);
+      assert.equal(slow.tg.callsOf('editMessageMedia', u.id).length, 0, 'no preview swap within 10 s');
+    } finally {
+      await slow.close();
+    }
+  });
+
   test('a group job is paced at the group interval', async () => {
     const g = h.tg.group(-7001);
     await paced(h.tg.user(2401), g.id, '/imagine group pacing', 'group pacing');
