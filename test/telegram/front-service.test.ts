@@ -1,19 +1,7 @@
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { describe, test } from 'node:test';
+import { freePort } from '../helpers/free-port.ts';
 import { type Harness, startHarness } from './helpers.ts';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** Webhook mode, metrics, admin alerts and behaviour under load (SPEC §7.5, §7.7, §7.8, §9). */
 describe('Telegram front: running as a service', () => {

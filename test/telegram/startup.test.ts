@@ -1,18 +1,9 @@
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { after, describe, test } from 'node:test';
 import { type FakeTelegram, startFakeTelegram } from '../fakes/telegram-api.ts';
+import { freePort } from '../helpers/free-port.ts';
 import { type Service, startService } from '../helpers/service.ts';
 import { FAST_TIMING } from './helpers.ts';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** Telegram being down or the token being wrong must never keep the API from serving. */
 describe('Telegram bot start-up', () => {
