@@ -183,12 +183,14 @@ export function createTelegramFront(opts: TelegramFrontOptions): TelegramFront {
 
   const webhookConfig = config.webhook;
   const secret = webhookConfig ? webhookConfig.secret || randomBytes(24).toString('hex') : '';
-  const hookPath = webhookConfig ? new URL(webhookConfig.url).pathname : '';
+  // Compared without trailing slashes, as the API server routes paths.
+  const trimPath = (path: string) => path.replace(/\/+$/, '') || '/';
+  const hookPath = webhookConfig ? trimPath(new URL(webhookConfig.url).pathname) : '';
   const webhook: TelegramWebhook | undefined = webhookConfig
     ? {
         path: hookPath,
         async handle(req, res) {
-          const path = (req.url ?? '').split('?')[0];
+          const path = trimPath((req.url ?? '').split('?')[0] ?? '');
           if (path !== hookPath) {
             res.writeHead(404).end();
             return;

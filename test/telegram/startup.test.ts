@@ -56,7 +56,7 @@ describe('Telegram bot start-up', () => {
     assert.equal(refused.length, 1, 'one getMe, refused, and no retry');
   });
 
-  test('setWebhook failing once: the start is retried and the webhook bot answers with one status message per job', async () => {
+  test('setWebhook failing once: the start is retried and the webhook bot (its URL ending in /) answers with one status message per job', async () => {
     const tg = await startFakeTelegram();
     tg.failNext('setWebhook', { count: 1, code: 500, description: 'Internal Server Error' });
     const base = `http://127.0.0.1:${await freePort()}`;
@@ -67,7 +67,7 @@ describe('Telegram bot start-up', () => {
         telegram: {
           token: tg.token,
           apiRoot: tg.apiRoot,
-          webhook: { url: `${base}/tg/hook`, secret: 's3cret' },
+          webhook: { url: `${base}/tg/hook/`, secret: 's3cret' },
         },
       },
       telegramTiming: FAST_TIMING,
