@@ -417,11 +417,22 @@ export class FakeTelegram {
     replyTo: number | undefined,
   ): FakeMessage {
     this.chatOf(chatId);
+    return this.newMessage(chatId, from, false, content, replyTo);
+  }
+
+  /** Stores a new message of `from` in the chat, with the next message id. */
+  private newMessage(
+    chatId: number,
+    from: FakeUser,
+    fromBot: boolean,
+    content: Partial<FakeMessage>,
+    replyTo: number | undefined,
+  ): FakeMessage {
     const m: FakeMessage = {
       message_id: this.newMessageId(chatId),
       chatId,
       from,
-      fromBot: false,
+      fromBot,
       date: Math.floor(Date.now() / 1000),
       ...content,
       ...(replyTo !== undefined ? { reply_to: replyTo } : {}),
@@ -950,21 +961,7 @@ export class FakeTelegram {
   }
 
   private botMessage(chatId: number, content: Partial<FakeMessage>, p: Record<string, unknown>): FakeMessage {
-    const replyTo = this.replyTarget(chatId, p);
-    const m: FakeMessage = {
-      message_id: this.newMessageId(chatId),
-      chatId,
-      from: this.botUser,
-      fromBot: true,
-      date: Math.floor(Date.now() / 1000),
-      ...content,
-      ...(replyTo !== undefined ? { reply_to: replyTo } : {}),
-      deleted: false,
-      sentAt: Date.now(),
-      editTimes: [],
-    };
-    this.store(m);
-    return m;
+    return this.newMessage(chatId, this.botUser, true, content, this.replyTarget(chatId, p));
   }
 
   private sendMessage(p: Record<string, unknown>, chatId: number | undefined): unknown {
