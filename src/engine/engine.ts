@@ -485,8 +485,12 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
     submitTask(this.submitCtx, rec, account).then(
       (result) => {
         if (result === 'submitted') {
-          this.mutate(rec, (t) => {
+          this.mutate(rec, (t, m) => {
             if (t.status === 'STARTED') t.status = 'SUBMITTED';
+            // Uploaded: no later step or restart needs the bytes, and every later write of the
+            // record (one per progress step) would carry megabytes of base64 along.
+            m.inputImages = [];
+            delete m.mask;
           });
         }
       },

@@ -155,6 +155,7 @@ describe('every Midjourney action over the HTTP API, against the sandbox', () =>
     const t = await svc.waitTask(id);
     assert.equal(t.status, 'FINISHED', t.failReason ?? '');
     assert.equal(t.action, 'VARIATION_REGION');
+    assert.equal((await svc.app.store.get(id))?.meta.mask, undefined, 'the mask is not kept');
   });
 
   test('describe returns four prompts, and a picked prompt imagines it', async () => {
@@ -184,6 +185,8 @@ describe('every Midjourney action over the HTTP API, against the sandbox', () =>
     assert.equal(t.status, 'FINISHED', t.failReason ?? '');
     assert.equal(t.action, 'BLEND');
     assert.ok(t.finalPrompt?.includes('--ar 2:3'), t.finalPrompt ?? '');
+    // Once uploaded, the images' bytes are not written again with every state change.
+    assert.deepEqual((await svc.app.store.get(id))?.meta.inputImages, []);
   });
 
   test('imagine with an image prompt puts the uploaded CDN URL before the prompt', async () => {
