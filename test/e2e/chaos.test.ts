@@ -77,6 +77,18 @@ describe('results never go to the wrong job when Discord and Midjourney misbehav
     assert.match(t.failReason ?? '', /^\[Invalid parameter\] \S/);
   });
 
+  test('parameters Midjourney refuses fail the task with its "Invalid parameter" answer', async () => {
+    const [ratio, unknown] = await Promise.all(
+      ['a cat --ar banana', 'a cat --foo 3 --v 6'].map(async (prompt) =>
+        svc.waitTask(await svc.submit('/image/imagine', { prompt })),
+      ),
+    );
+    assert.equal(ratio?.status, 'FAILED');
+    assert.match(ratio?.failReason ?? '', /^\[Invalid parameter\] Invalid aspect ratio banana:/);
+    assert.equal(unknown?.status, 'FAILED');
+    assert.match(unknown?.failReason ?? '', /^\[Invalid parameter\] Unrecognized parameter\(s\): --foo$/);
+  });
+
   test('"Job queued" keeps waiting, then the job succeeds', async () => {
     const id = await svc.submit('/image/imagine', { prompt: 'a patient dog --fail Job queued' });
     const t = await svc.waitTask(id);

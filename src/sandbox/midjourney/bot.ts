@@ -23,6 +23,7 @@ import {
   slug,
   userRef,
 } from './messages.ts';
+import { invalidParameter } from './parameters.ts';
 
 export const MJ_COMMANDS = [
   { name: 'imagine', id: '938956540159881230', version: '1237876415471554623' },
@@ -430,6 +431,11 @@ export function attachMidjourneyBot(discord: FakeDiscord, opts: BotOptions): Mid
         );
         return;
       }
+    }
+    const invalid = invalidParameter(prompt);
+    if (invalid) {
+      later(null, ms(500), () => errorEmbed(ix, 'Invalid parameter', invalid));
+      return;
     }
     runJob(
       { ...ix, name: String(ix.data.name ?? 'imagine') },
