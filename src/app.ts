@@ -40,6 +40,8 @@ export interface AppOptions {
   telegramTiming?: Partial<TelegramTiming>;
   /** First wait before starting the Telegram bot again after a failed start (doubles to 1 min). */
   telegramRetryMs?: number;
+  /** How long start-up waits for the Telegram bot's first start attempt (default 10 s). */
+  telegramStartWaitMs?: number;
 }
 
 /** Starts the whole service; `close()` stops it gracefully. */
@@ -117,7 +119,12 @@ export async function startApp(input: Config, opts: AppOptions): Promise<App> {
   const { url } = await api.listen();
   logger.info({ url, mode: engine.mode }, 'midjourney-bridge listening');
   const telegramStarter = telegram ? keepStarting(telegram, logger, opts.telegramRetryMs) : undefined;
-  if (telegramStarter) await telegramStarter.first;
+  // Usually settled at once; a Telegram that does not answer must not hold up start-up.
+  if (telegramStarter)
+    await Promise.race([
+      telegramStarter.first,
+      new Promise((r) => setTimeout(r, opts.telegramStartWaitMs ?? 10_000).unref()),
+    ]);
   return {
     config,
     engine,
@@ -153,6 +160,8 @@ function keepStarting(
   const attempt = async (): Promise<void> => {
     try {
       await front.start();
+      // close() came while this attempt was under way: undo it.
+      if (cancelled) await front.stop();
     } catch (err) {
       if (cancelled) return;
       const failure = apiFailure(err);

@@ -41,6 +41,7 @@ export interface ServiceOptions {
   sandbox?: Sandbox;
   telegramTiming?: AppOptions['telegramTiming'];
   telegramRetryMs?: number;
+  telegramStartWaitMs?: number;
 }
 
 export async function startService(opts: ServiceOptions = {}): Promise<Service> {
@@ -63,6 +64,7 @@ export async function startService(opts: ServiceOptions = {}): Promise<Service> 
     notifierRetryMs: 50,
     ...(opts.telegramTiming ? { telegramTiming: opts.telegramTiming } : {}),
     ...(opts.telegramRetryMs !== undefined ? { telegramRetryMs: opts.telegramRetryMs } : {}),
+    ...(opts.telegramStartWaitMs !== undefined ? { telegramStartWaitMs: opts.telegramStartWaitMs } : {}),
   });
   // Tests start from a ready pool, as a service that has been up for a moment would be.
   const readyBy = Date.now() + 10_000;

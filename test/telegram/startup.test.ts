@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createServer, type Socket } from 'node:net';
 import { after, describe, test } from 'node:test';
 import { type FakeTelegram, startFakeTelegram } from '../fakes/telegram-api.ts';
 import { freePort } from '../helpers/free-port.ts';
@@ -87,5 +88,32 @@ describe('Telegram bot start-up', () => {
     assert.equal(statusMessages.length, 1, 'one status message, not one per start attempt');
     const grids = tg.callsOf('sendPhoto', user.id).filter((c) => /U1/.test(JSON.stringify(c.params)));
     assert.equal(grids.length, 1, 'one grid');
+  });
+
+  test('a Telegram that never answers does not hold up start-up or shutdown', async () => {
+    // Accepts connections and says nothing, like a black-holed proxy.
+    const sockets = new Set<Socket>();
+    const silent = createServer((socket) => {
+      sockets.add(socket);
+    });
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const port = (silent.address() as { port: number }).port;
+    try {
+      const began = Date.now();
+      const svc = await startService({
+        speed: 300,
+        config: { telegram: { token: '12345:abc', apiRoot: `http://127.0.0.1:${port}` } },
+        telegramTiming: FAST_TIMING,
+        telegramStartWaitMs: 200,
+      });
+      assert.ok(Date.now() - began < 5000, 'start-up did not wait for Telegram');
+      assert.equal((await svc.call('/health')).status, 200);
+      const closing = Date.now();
+      await svc.close();
+      assert.ok(Date.now() - closing < 5000, 'shutdown did not wait for Telegram');
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => silent.close(() => r()));
+    }
   });
 });
