@@ -18,6 +18,12 @@ const entrySchema = z.object({
   chatId: z.number(),
 });
 
+/**
+ * Questions being sent and stored, per front and chat: a quick answer can arrive before the
+ * question's key is written, and must wait for it rather than be taken for a new prompt.
+ */
+const asking = new WeakMap<FrontContext, Map<number, Promise<void>>>();
+
 /** Asks for the zoom, as a reply to the result whose button was pressed. */
 export async function askZoom(
   ctx: FrontContext,
@@ -25,19 +31,33 @@ export async function askZoom(
   chatId: number,
   resultMessageId: number | undefined,
 ): Promise<void> {
-  const id = await say(ctx, chatId, T.zoomAsk, {
-    replyTo: resultMessageId,
-    replyMarkup: { force_reply: true, input_field_placeholder: T.zoomPlaceholder },
-  });
-  if (id !== undefined) await writeKey(ctx.kv, `zoom:${chatId}:${id}`, entry, ctx.logger);
+  const inFlight = asking.get(ctx) ?? new Map<number, Promise<void>>();
+  asking.set(ctx, inFlight);
+  const work = (async () => {
+    const id = await say(ctx, chatId, T.zoomAsk, {
+      replyTo: resultMessageId,
+      replyMarkup: { force_reply: true, input_field_placeholder: T.zoomPlaceholder },
+    });
+    if (id !== undefined) await writeKey(ctx.kv, `zoom:${chatId}:${id}`, entry, ctx.logger);
+  })();
+  inFlight.set(chatId, work);
+  try {
+    await work;
+  } finally {
+    if (inFlight.get(chatId) === work) inFlight.delete(chatId);
+  }
 }
 
 /** The zoom request a message answers, if it replies to one of our zoom questions. */
-export function pendingZoom(
+export async function pendingZoom(
   ctx: FrontContext,
   chatId: number,
   questionId: number,
 ): Promise<ButtonEntry | undefined> {
+  await asking
+    .get(ctx)
+    ?.get(chatId)
+    ?.catch(() => undefined);
   return readKey(ctx.kv, `zoom:${chatId}:${questionId}`, entrySchema, ctx.logger);
 }
 
