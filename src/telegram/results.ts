@@ -67,53 +67,49 @@ export async function deliverFinal(ctx: FrontContext, task: Task, target: Result
   const filename = fileNameOf(url, `${task.id}.png`);
   const sent: number[] = [];
   let asDocument = image.bytes.length > PHOTO_MAX;
+  const file = { source: image.bytes, filename };
+  const captioned = {
+    caption,
+    ...(keyboard ? { reply_markup: keyboard } : {}),
+    ...replyParams(target.replyTo, true),
+  };
   if (!asDocument) {
-    try {
-      const msg = await ctx.sender.call<SentMessage>(
-        'sendPhoto',
-        {
-          chat_id: target.chatId,
-          photo: { source: image.bytes, filename },
-          caption,
-          ...(keyboard ? { reply_markup: keyboard } : {}),
-          ...replyParams(target.replyTo, true),
-        },
-        { chatId: target.chatId, priority: 'final' },
-      );
-      sent.push(msg.message_id);
-    } catch (err) {
-      if (!refusedMedia(err)) throw err;
-      ctx.logger.warn(
-        { task: task.id, err: apiFailure(err).description },
-        'photo refused, sending as a document',
-      );
-      asDocument = true;
-    }
+    const id = await sendFile(ctx, task, target, 'sendPhoto', { photo: file, ...captioned });
+    if (id === undefined) asDocument = true;
+    else sent.push(id);
   }
-  const single = SINGLE_IMAGE.has(task.action);
-  if (asDocument || single) {
-    try {
-      const msg = await ctx.sender.call<SentMessage>(
-        'sendDocument',
-        {
-          chat_id: target.chatId,
-          document: { source: image.bytes, filename },
-          ...(asDocument ? { caption, ...(keyboard ? { reply_markup: keyboard } : {}) } : {}),
-          ...(asDocument ? replyParams(target.replyTo, true) : {}),
-        },
-        { chatId: target.chatId, priority: 'final' },
-      );
-      sent.push(msg.message_id);
-    } catch (err) {
-      if (!refusedMedia(err)) throw err;
-      ctx.logger.warn(
-        { task: task.id, err: apiFailure(err).description },
-        'document refused, sending a link',
-      );
-      if (asDocument) sent.push(await sendLink(ctx, target, caption, url, keyboard));
-    }
+  if (asDocument || SINGLE_IMAGE.has(task.action)) {
+    // An upscale's full file comes after its photo; a refused photo comes as this document.
+    const id = await sendFile(ctx, task, target, 'sendDocument', {
+      document: file,
+      ...(asDocument ? captioned : {}),
+    });
+    if (id !== undefined) sent.push(id);
+    else if (asDocument) sent.push(await sendLink(ctx, target, caption, url, keyboard));
   }
   return sent;
+}
+
+/** Sends a photo or document; undefined when Telegram will not take the file. */
+async function sendFile(
+  ctx: FrontContext,
+  task: Task,
+  target: ResultTarget,
+  method: 'sendPhoto' | 'sendDocument',
+  payload: Record<string, unknown>,
+): Promise<number | undefined> {
+  try {
+    const msg = await ctx.sender.call<SentMessage>(
+      method,
+      { chat_id: target.chatId, ...payload },
+      { chatId: target.chatId, priority: 'final' },
+    );
+    return msg.message_id;
+  } catch (err) {
+    if (!refusedMedia(err)) throw err;
+    ctx.logger.warn({ task: task.id, method, err: apiFailure(err).description }, 'file refused by Telegram');
+    return undefined;
+  }
 }
 
 /** A 4xx other than flood control and lost access: Telegram will not take this file. */
