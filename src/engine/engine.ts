@@ -31,7 +31,7 @@ import type { EngineMetrics } from './metrics.ts';
 import { TaskQueue } from './queue.ts';
 import type { TaskRecord, TaskStore } from './store.ts';
 import { CommandTable, clickCancel, ModalWaiters, type SubmitContext, submitTask } from './submit.ts';
-import { isTerminal, type Task, type TaskStatus } from './task.ts';
+import { blankTask, isTerminal, type Task, type TaskStatus } from './task.ts';
 
 /** Fetches an input image (http(s) URL or data URI) under the SSRF policy. */
 export type ImageFetcher = (url: string) => Promise<{ bytes: Buffer; contentType: string; filename: string }>;
@@ -329,28 +329,13 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
     const now = Date.now();
     const id = newTaskId(now);
     const task: Task = {
-      id,
-      action,
-      status: 'PENDING',
+      ...blankTask(id, action),
       submitTime: Math.floor(now / 1000),
-      startTime: null,
-      finishTime: null,
-      progress: null,
-      imageUrl: null,
-      imageRawUrl: null,
       prompt: spec.prompt,
-      finalPrompt: null,
       params: spec.params,
       images: spec.images.map(describeImageInput),
-      description: null,
-      prompts: [],
-      failReason: null,
-      messageHash: null,
-      messageId: null,
       discordId: spec.pinnedTo ?? null,
-      queuePosition: null,
       data: input.data === undefined ? null : input.data,
-      buttons: [],
     };
     const rec: TaskRecord = {
       task,

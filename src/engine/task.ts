@@ -47,3 +47,31 @@ export type Task = z.infer<typeof taskSchema>;
 export function isTerminal(status: TaskStatus): boolean {
   return status === 'FINISHED' || status === 'FAILED';
 }
+
+/** A task that has only just been asked for: every result field empty. */
+export function blankTask(id: string, action: Task['action']): Task {
+  return {
+    id,
+    action,
+    status: 'PENDING',
+    submitTime: null,
+    startTime: null,
+    finishTime: null,
+    progress: null,
+    imageUrl: null,
+    imageRawUrl: null,
+    prompt: '',
+    finalPrompt: null,
+    params: {},
+    images: [],
+    description: null,
+    prompts: [],
+    failReason: null,
+    messageHash: null,
+    messageId: null,
+    discordId: null,
+    queuePosition: null,
+    data: null,
+    buttons: [],
+  };
+}

@@ -7,33 +7,11 @@ import { replaceCdn } from '../../src/engine/cdn.ts';
 import { newTaskId } from '../../src/engine/ids.ts';
 import { TaskQueue } from '../../src/engine/queue.ts';
 import { type TaskRecord, TaskStore } from '../../src/engine/store.ts';
+import { blankTask } from '../../src/engine/task.ts';
 
 function record(id: string, seq: number): TaskRecord {
   return {
-    task: {
-      id,
-      action: 'IMAGINE',
-      status: 'PENDING',
-      submitTime: 1,
-      startTime: null,
-      finishTime: null,
-      progress: null,
-      imageUrl: null,
-      imageRawUrl: null,
-      prompt: `prompt ${seq}`,
-      finalPrompt: null,
-      params: {},
-      images: [],
-      description: null,
-      prompts: [],
-      failReason: null,
-      messageHash: null,
-      messageId: null,
-      discordId: null,
-      queuePosition: null,
-      data: { seq },
-      buttons: [],
-    },
+    task: { ...blankTask(id, 'IMAGINE'), submitTime: 1, prompt: `prompt ${seq}`, data: { seq } },
     meta: {
       seq,
       accountId: null,

@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { Telegram } from 'telegraf';
 import { EngineError } from '../../src/engine/errors.ts';
 import { TaskStore } from '../../src/engine/store.ts';
-import type { Task, TaskButton } from '../../src/engine/task.ts';
+import { blankTask, type Task, type TaskButton } from '../../src/engine/task.ts';
 import { silentLogger } from '../../src/log.ts';
 import { resultButtons as midjourneyButtons } from '../../src/midjourney/message.ts';
 import { gridRows, singleRows } from '../../src/sandbox/midjourney/messages.ts';
@@ -35,28 +35,15 @@ const upscaleButtons = (hash: string) =>
 
 function task(over: Partial<Task>): Task {
   return {
-    id: '1732000000000000001',
-    action: 'IMAGINE',
+    ...blankTask('1732000000000000001', 'IMAGINE'),
     status: 'FINISHED',
     submitTime: 1,
     startTime: 1,
     finishTime: 1,
     progress: '100%',
-    imageUrl: null,
-    imageRawUrl: null,
     prompt: 'a red fox',
-    finalPrompt: null,
-    params: {},
-    images: [],
-    description: null,
-    prompts: [],
-    failReason: null,
     messageHash: HASH,
     messageId: '1',
-    discordId: null,
-    queuePosition: null,
-    data: null,
-    buttons: [],
     ...over,
   };
 }

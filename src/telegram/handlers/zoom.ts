@@ -19,10 +19,11 @@ const entrySchema = z.object({
 });
 
 /**
- * Questions being sent and stored, per front and chat: a quick answer can arrive before the
- * question's key is written, and must wait for it rather than be taken for a new prompt.
+ * Questions being sent and stored, per front: a quick answer can arrive before its question's key
+ * is written, and must wait for it rather than be taken for a new prompt. (Questions are rare, so
+ * an answer simply waits for all of them.)
  */
-const asking = new WeakMap<FrontContext, Map<number, Promise<void>>>();
+const asking = new WeakMap<FrontContext, Set<Promise<void>>>();
 
 /** Asks for the zoom, as a reply to the result whose button was pressed. */
 export async function askZoom(
@@ -31,7 +32,7 @@ export async function askZoom(
   chatId: number,
   resultMessageId: number | undefined,
 ): Promise<void> {
-  const inFlight = asking.get(ctx) ?? new Map<number, Promise<void>>();
+  const inFlight = asking.get(ctx) ?? new Set<Promise<void>>();
   asking.set(ctx, inFlight);
   const work = (async () => {
     const id = await say(ctx, chatId, T.zoomAsk, {
@@ -40,11 +41,11 @@ export async function askZoom(
     });
     if (id !== undefined) await writeKey(ctx.kv, `zoom:${chatId}:${id}`, entry, ctx.logger);
   })();
-  inFlight.set(chatId, work);
+  inFlight.add(work);
   try {
     await work;
   } finally {
-    if (inFlight.get(chatId) === work) inFlight.delete(chatId);
+    inFlight.delete(work);
   }
 }
 
@@ -54,10 +55,7 @@ export async function pendingZoom(
   chatId: number,
   questionId: number,
 ): Promise<ButtonEntry | undefined> {
-  await asking
-    .get(ctx)
-    ?.get(chatId)
-    ?.catch(() => undefined);
+  await Promise.allSettled(asking.get(ctx) ?? []);
   return readKey(ctx.kv, `zoom:${chatId}:${questionId}`, entrySchema, ctx.logger);
 }
 
