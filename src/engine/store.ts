@@ -83,7 +83,8 @@ export class TaskStore {
   private readonly tasks: Keyv<TaskRecord>;
   private readonly ready: Promise<void>;
   private readonly ttlMs: number;
-  private readonly extra = new Map<string, Keyv>();
+  /** The fronts' spaces, each with the set-up its connection runs first. */
+  private readonly extra = new Map<string, { kv: Keyv; ready: Promise<void> }>();
 
   constructor(private readonly opts: StoreOptions) {
     this.ttlMs = Math.round(opts.expiredDays * 24 * 3600 * 1000);
@@ -133,24 +134,29 @@ export class TaskStore {
     get(k: string): Promise<V | undefined>;
     set(k: string, v: V, ttlMs?: number): Promise<void>;
   } {
-    let kv = this.extra.get(namespace);
-    if (!kv) {
-      kv = keyvFor(this.opts.url, namespace, this.opts.cwd ?? process.cwd()).kv;
-      this.extra.set(namespace, kv);
+    let space = this.extra.get(namespace);
+    if (!space) {
+      const made = keyvFor(this.opts.url, namespace, this.opts.cwd ?? process.cwd());
+      space = { kv: made.kv, ready: made.ready.catch(() => undefined) };
+      this.extra.set(namespace, space);
     }
-    const store = kv;
+    const { kv, ready } = space;
     return {
-      get: async (k) => ((await store.get(k)) as V | undefined) ?? undefined,
+      get: async (k) => {
+        await ready;
+        return ((await kv.get(k)) as V | undefined) ?? undefined;
+      },
       set: async (k, v, ttlMs) => {
-        await store.set(k, v, ttlMs ?? this.ttlMs);
+        await ready;
+        await kv.set(k, v, ttlMs ?? this.ttlMs);
       },
     };
   }
 
   async close(): Promise<void> {
-    await Promise.allSettled([
-      this.tasks.disconnect(),
-      ...[...this.extra.values()].map((k) => k.disconnect()),
-    ]);
+    // A connection still running its set-up would answer it on a closed handle.
+    const spaces = [...this.extra.values()];
+    await Promise.all([this.ready, ...spaces.map((x) => x.ready)]);
+    await Promise.allSettled([this.tasks.disconnect(), ...spaces.map((x) => x.kv.disconnect())]);
   }
 }
