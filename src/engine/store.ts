@@ -9,7 +9,7 @@ import KeyvRedis from '@keyv/redis';
 import KeyvSqlite from '@keyv/sqlite';
 import Keyv from 'keyv';
 import type { TaskOrigin } from './api.ts';
-import type { Task } from './task.ts';
+import { type Task, withDefaults } from './task.ts';
 
 /** Engine bookkeeping kept beside the public task JSON; never shown to API callers. */
 export interface TaskMeta {
@@ -107,7 +107,8 @@ export class TaskStore {
 
   async get(id: string): Promise<TaskRecord | undefined> {
     try {
-      return (await this.tasks.get(id)) ?? undefined;
+      const rec = (await this.tasks.get(id)) ?? undefined;
+      return rec ? { ...rec, task: withDefaults(rec.task) } : undefined;
     } catch (err) {
       throw new StoreError(`could not read task ${id}: ${(err as Error).message}`, { cause: err });
     }
@@ -121,7 +122,8 @@ export class TaskStore {
     try {
       for await (const entry of this.tasks.iterator(undefined)) {
         const value = entry[1] as TaskRecord | undefined;
-        if (value && typeof value === 'object' && value.task) out.push(value);
+        if (value && typeof value === 'object' && value.task)
+          out.push({ ...value, task: withDefaults(value.task) });
       }
     } catch (err) {
       throw new StoreError(`could not list tasks: ${(err as Error).message}`, { cause: err });

@@ -41,6 +41,15 @@ export const taskSchema = z.object({
   queuePosition: z.number().nullable(),
   data: z.unknown(),
   buttons: z.array(z.array(buttonSchema)),
+  /** Stored images (§6.7): a grid's four quadrants, or the one image; `[]` before. */
+  imageUrls: z.array(z.object({ url: z.string(), thumbnail: z.string().nullable() })),
+  thumbnailUrl: z.string().nullable(),
+  /** Video results (§14). */
+  videoUrl: z.string().nullable(),
+  videoUrls: z.array(z.object({ url: z.string() })),
+  seed: z.string().nullable(),
+  /** Which Midjourney bot runs the task (§14). */
+  bot: z.enum(['midjourney', 'niji']),
 });
 export type Task = z.infer<typeof taskSchema>;
 
@@ -73,5 +82,25 @@ export function blankTask(id: string, action: Task['action']): Task {
     queuePosition: null,
     data: null,
     buttons: [],
+    imageUrls: [],
+    thumbnailUrl: null,
+    videoUrl: null,
+    videoUrls: [],
+    seed: null,
+    bot: 'midjourney',
   };
+}
+
+/**
+ * A task as stored by an older version may lack fields added since: fill them with their blank
+ * values (in §3.1 order) so every reader sees the whole shape.
+ */
+export function withDefaults(task: Task): Task {
+  const blank = blankTask(task.id, task.action);
+  const out = { ...blank } as Record<string, unknown>;
+  for (const key of Object.keys(blank)) {
+    const value = (task as Record<string, unknown>)[key];
+    if (value !== undefined) out[key] = value;
+  }
+  return out as Task;
 }

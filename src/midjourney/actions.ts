@@ -24,11 +24,15 @@ export const ACTIONS = [
   'UPSCALE_V6_2X_CREATIVE',
   'PIC_READER',
   'CANCEL_JOB',
+  'SHORTEN',
+  'VIDEO',
+  'VIDEO_EXTEND',
+  'VIDEO_UPSCALE',
 ] as const;
 
 export type Action = (typeof ACTIONS)[number];
 
 /** Actions started by a button on a finished task (everything but the three slash commands). */
 export function isFollowUp(action: Action): boolean {
-  return action !== 'IMAGINE' && action !== 'DESCRIBE' && action !== 'BLEND';
+  return action !== 'IMAGINE' && action !== 'DESCRIBE' && action !== 'BLEND' && action !== 'SHORTEN';
 }
