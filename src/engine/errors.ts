@@ -10,7 +10,9 @@ export type EngineErrorCode =
   | 'QUEUE_FULL'
   | 'NO_ACCOUNT'
   | 'STORE_FAILED'
-  | 'USER_LIMIT';
+  | 'USER_LIMIT'
+  /** Discord refused what we asked of it (e.g. a Cancel Job click): 502 with Discord's reason. */
+  | 'DISCORD_REFUSED';
 
 const STATUS: Record<EngineErrorCode, number> = {
   INVALID_INPUT: 400,
@@ -21,6 +23,7 @@ const STATUS: Record<EngineErrorCode, number> = {
   USER_LIMIT: 429,
   NO_ACCOUNT: 503,
   STORE_FAILED: 503,
+  DISCORD_REFUSED: 502,
 };
 
 export class EngineError extends Error {
