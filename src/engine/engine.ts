@@ -10,8 +10,9 @@ import { messageDeleteSchema, messageSchema } from '../discord/types.ts';
 import type { Logger } from '../log.ts';
 import type { Action } from '../midjourney/actions.ts';
 import { isFollowUp } from '../midjourney/actions.ts';
-import { isMidjourneyAuthor, parseCustomId } from '../midjourney/index.ts';
+import { fixParameterDashes, isMidjourneyAuthor, isVideoPrompt, parseCustomId } from '../midjourney/index.ts';
 import { Account } from './account.ts';
+import { AccountCare } from './account-care.ts';
 import type {
   ActionInput,
   BlendInput,
@@ -21,7 +22,9 @@ import type {
   EngineEvents,
   Health,
   ImagineInput,
+  ShortenInput,
   TaskOrigin,
+  VideoInput,
 } from './api.ts';
 import { EngineError } from './errors.ts';
 import { applyMessage, type FollowContext } from './follow.ts';
@@ -52,6 +55,10 @@ export interface EngineOptions {
   modalTimeoutMs?: number;
   /** Grace after Midjourney deletes a progress message before a job without result is failed. */
   deleteGraceMs?: number;
+  /** How often each account asks `/info` and `/settings` (SPEC §14: 30 min); 0: never. */
+  infoRefreshMs?: number;
+  /** How long a seed DM may take (default 30 s). */
+  seedTimeoutMs?: number;
 }
 
 const MAX_CACHED_TERMINAL = 2000;
@@ -74,11 +81,20 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
   private drainScheduled = false;
   private readonly submitCtx: SubmitContext;
   private readonly followCtx: FollowContext;
+  private readonly care: AccountCare;
 
   constructor(private readonly opts: EngineOptions) {
     super();
     this.log = opts.logger.child({ room: 'engine' });
     this.commands = new CommandTable(opts.config.midjourney.commands);
+    this.care = new AccountCare({
+      commands: this.commands,
+      logger: this.log,
+      infoRefreshMs: opts.infoRefreshMs ?? 30 * 60_000,
+      // The sandbox's clock runs `speed` times faster; its blocks do too.
+      blockScale: opts.mode === 'sandbox' ? opts.config.sandbox.speed : 1,
+      seedTimeoutMs: opts.seedTimeoutMs ?? 30_000,
+    });
     for (const acc of opts.config.accounts.filter((a) => a.enable)) {
       const account = new Account({
         config: acc,
@@ -117,6 +133,16 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
       requeue: (rec, account) => this.requeue(rec, account),
       disableAccount: (account, reason) => account.disable(reason),
       clickCancel: (rec, account) => clickCancel(this.submitCtx, rec, account),
+      relaxFallback: (rec, account) => {
+        void this.care.switchToRelax(account).then((ok) => {
+          if (!ok) {
+            void this.fail(rec, '[Credits exhausted] no fast hours left and relax mode could not be set');
+            return;
+          }
+          this.requeue(rec, account);
+          account.busyUntil = 0;
+        });
+      },
       index: this.index,
       logger: this.log,
       deleteGraceMs: opts.deleteGraceMs ?? 3000,
@@ -150,6 +176,7 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
   /** Stops taking work, lets stored state settle, closes every socket. */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.care.stop();
     if (this.queueTimer) clearInterval(this.queueTimer);
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
@@ -161,11 +188,56 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
   // ---------------------------------------------------------------- intake
 
   async imagine(input: ImagineInput): Promise<Task> {
-    this.checkPrompt(input.prompt);
-    return this.create('IMAGINE', input, {
-      prompt: input.prompt,
+    const prompt = fixParameterDashes(input.prompt);
+    this.checkPrompt(prompt);
+    // `--video` makes it a video job (SPEC §14); it is still sent as `/imagine`.
+    return this.create(isVideoPrompt(prompt) ? 'VIDEO' : 'IMAGINE', input, {
+      prompt,
       images: input.images ?? [],
       params: {},
+      bot: input.bot ?? 'midjourney',
+    });
+  }
+
+  async shorten(input: ShortenInput): Promise<Task> {
+    const prompt = fixParameterDashes(input.prompt);
+    this.checkPrompt(prompt);
+    return this.create('SHORTEN', input, { prompt, images: [], params: {}, bot: input.bot ?? 'midjourney' });
+  }
+
+  async video(input: VideoInput): Promise<Task> {
+    const prompt = fixParameterDashes(input.prompt);
+    this.checkPrompt(prompt);
+    const params: Record<string, unknown> = { motion: input.motion };
+    if (input.loop && !input.endImage) params.loop = true;
+    if (input.batchSize) params.batchSize = input.batchSize;
+    return this.create('VIDEO', input, {
+      prompt,
+      images: input.endImage ? [input.image, input.endImage] : [input.image],
+      params,
+    });
+  }
+
+  async seed(taskId: string): Promise<string> {
+    const rec = await this.getRecord(taskId);
+    if (!rec) throw new EngineError('NOT_FOUND', `task ${taskId} not found`);
+    if (rec.task.seed) return rec.task.seed;
+    if (rec.task.status !== 'FINISHED' || !rec.task.messageId) {
+      throw new EngineError(
+        'CONFLICT',
+        `task ${taskId} is ${rec.task.status} and has no result to read a seed from`,
+      );
+    }
+    const account = rec.task.discordId ? this.accounts.get(rec.task.discordId) : undefined;
+    if (!account || account.state === 'disabled') {
+      throw new EngineError(
+        'NO_ACCOUNT',
+        `account ${rec.task.discordId ?? '?'} of task ${taskId} is not available`,
+      );
+    }
+    return this.care.seedOf(rec, account, async (r) => {
+      await this.chains.get(r.task.id);
+      await this.opts.store.save(structuredClone(r));
     });
   }
 
@@ -223,6 +295,11 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
           `task ${parent.task.id} has no described prompt ${info.index}`,
         );
     }
+    if (info.action === 'IMAGINE' && parent.task.action === 'SHORTEN' && !prompt) {
+      // A shortened prompt's button: imagine that prompt (unless the caller gave another).
+      prompt = parent.task.prompts[info.index - 1] ?? '';
+    }
+    prompt = fixParameterDashes(prompt);
     if (prompt) this.checkPrompt(prompt);
     const params: Record<string, unknown> = {
       customId: input.customId,
@@ -237,6 +314,7 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
       parent,
       mask: input.mask,
       customPrompt: prompt || undefined,
+      bot: parent.task.bot,
     });
   }
 
@@ -316,6 +394,7 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
       mask?: string | undefined;
       dimensions?: string | undefined;
       customPrompt?: string | undefined;
+      bot?: Task['bot'];
     },
   ): Promise<Task> {
     if (this.stopping) throw new EngineError('NO_ACCOUNT', 'the service is shutting down');
@@ -336,6 +415,7 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
       images: spec.images.map(describeImageInput),
       discordId: spec.pinnedTo ?? null,
       data: input.data === undefined ? null : input.data,
+      bot: spec.bot ?? 'midjourney',
     };
     const rec: TaskRecord = {
       task,
@@ -371,7 +451,7 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
     this.opts.metrics?.queueLength.set(this.queue.length);
     this.log.info({ task: id, action, status: 'PENDING' }, 'task created');
     const pinned = spec.pinnedTo ? this.accounts.get(spec.pinnedTo) : undefined;
-    if (spec.pinnedTo && (!pinned || pinned.state === 'disabled')) {
+    if (spec.pinnedTo && (!pinned || pinned.state === 'disabled' || pinned.state === 'paused')) {
       this.queue.remove(id);
       return this.fail(rec, `account ${spec.pinnedTo} unavailable: ${pinned?.reason ?? 'not configured'}`);
     }
@@ -660,6 +740,7 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
   }
 
   private onMessage(account: Account, msg: DiscordMessage, isUpdate: boolean): void {
+    if (this.care.handle(account, msg)) return;
     if (msg.channel_id !== account.id) return;
     const known = this.index.taskForMessage(msg.id);
     if (!isMidjourneyAuthor(msg) && !(isUpdate && known && !msg.author)) return;
@@ -696,6 +777,7 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
     const nonce = typeof ev.nonce === 'string' ? ev.nonce : undefined;
     const taskId = nonce ? this.index.taskForNonce(nonce) : undefined;
     const rec = taskId ? this.liveRecord(taskId) : undefined;
+    if (t === 'INTERACTION_SUCCESS' && nonce) this.submitCtx.modals.noModal(nonce);
     if (t === 'INTERACTION_CREATE' || t === 'INTERACTION_SUCCESS') {
       if (rec && typeof ev.id === 'string' && rec.meta.interactionId !== ev.id) {
         this.index.addInteraction(ev.id, rec.task.id);
@@ -741,10 +823,14 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
     this.log.info({ account: account.id, state, reason }, 'account state');
     this.updateAccountGauge();
     this.emit('account', account.health(0));
-    if (state === 'ready') this.scheduleDrain();
-    if (state === 'disabled') {
-      const why = `account ${account.id} unavailable: ${reason ?? 'disabled'}`;
-      for (const id of [...account.running]) {
+    if (state === 'ready') {
+      this.care.onReady(account);
+      this.scheduleDrain();
+    }
+    if (state === 'disabled' || state === 'paused') {
+      const why = `account ${account.id} unavailable: ${reason ?? state}`;
+      // A paused account's running jobs may still finish on Midjourney; only waiting work fails.
+      for (const id of state === 'disabled' ? [...account.running] : []) {
         const rec = this.liveRecord(id);
         if (rec) void this.fail(rec, why);
       }
@@ -761,7 +847,7 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
   private updateAccountGauge(): void {
     const g = this.opts.metrics?.accounts;
     if (!g) return;
-    for (const s of ['connecting', 'ready', 'reconnecting', 'disabled']) {
+    for (const s of ['connecting', 'ready', 'reconnecting', 'paused', 'disabled']) {
       g.set({ state: s }, [...this.accounts.values()].filter((a) => a.state === s).length);
     }
   }
