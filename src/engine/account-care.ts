@@ -170,18 +170,20 @@ export class AccountCare {
    * The seed of a finished task: cached on the task once read; readers that come while it is
    * being read share the one reaction. `save` persists the task with its seed.
    */
-  seedOf(rec: TaskRecord, account: Account, save: (rec: TaskRecord) => Promise<void>): Promise<string> {
+  seedOf(
+    rec: TaskRecord,
+    account: Account,
+    save: (rec: TaskRecord, seed: string) => Promise<void>,
+  ): Promise<string> {
     if (rec.task.seed) return Promise.resolve(rec.task.seed);
     const id = rec.task.id;
     let p = this.seedReads.get(id);
     if (!p) {
       p = this.readSeed(account, rec.task.messageId ?? '', rec.task.messageHash)
         .then(async (seed) => {
-          rec.task.seed = seed;
           try {
-            await save(rec);
+            await save(rec, seed);
           } catch (err) {
-            rec.task.seed = null;
             throw new EngineError('STORE_FAILED', `could not store the seed: ${(err as Error).message}`);
           }
           return seed;
