@@ -4,6 +4,7 @@
  */
 import type { AccountConfig, Config } from './config.ts';
 import { enabledAccounts } from './config.ts';
+import { createConsole } from './console/index.ts';
 import { loadBannedWords } from './engine/banned-words.ts';
 import { Engine } from './engine/engine.ts';
 import { fetchImage } from './engine/guarded-fetch.ts';
@@ -121,6 +122,7 @@ export async function startApp(input: Config, opts: AppOptions): Promise<App> {
     config,
     logger,
     metricsRegistry: metrics.registry,
+    console: createConsole({ engine, config, logger }),
     ...(telegram?.webhook ? { telegramWebhook: telegram.webhook } : {}),
   });
   const { url } = await api.listen();

@@ -29,6 +29,12 @@ export interface ApiServerOptions {
   logger: Logger;
   metricsRegistry?: Registry;
   telegramWebhook?: { path: string; handle(req: IncomingMessage, res: ServerResponse): Promise<void> };
+  /** The web console: answers `/` and `/console/...` itself (before the prefix applies). */
+  console?: {
+    handles(path: string): boolean;
+    handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+    close(): void;
+  };
 }
 
 export interface ApiServer {
@@ -212,6 +218,10 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       await opts.telegramWebhook.handle(req, res);
       return;
     }
+    if (opts.console?.handles(url.pathname)) {
+      await opts.console.handle(req, res);
+      return;
+    }
     if (prefix) {
       if (!path.startsWith(`${prefix}/`)) throw new HttpError(404, `no route ${url.pathname}`);
       path = path.slice(prefix.length);
@@ -285,6 +295,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       return { url: `http://${host}:${addr.port}` };
     },
     async close() {
+      opts.console?.close();
       server.closeIdleConnections();
       await new Promise<void>((r) => server.close(() => r()));
       server.closeAllConnections();
