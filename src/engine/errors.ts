@@ -11,8 +11,7 @@ export type EngineErrorCode =
   | 'NO_ACCOUNT'
   | 'STORE_FAILED'
   | 'USER_LIMIT'
-  /** Discord refused what we asked of it (e.g. a Cancel Job click): 502 with Discord's reason. */
-  | 'DISCORD_REFUSED';
+  | 'UPSTREAM_FAILED';
 
 const STATUS: Record<EngineErrorCode, number> = {
   INVALID_INPUT: 400,
@@ -23,7 +22,7 @@ const STATUS: Record<EngineErrorCode, number> = {
   USER_LIMIT: 429,
   NO_ACCOUNT: 503,
   STORE_FAILED: 503,
-  DISCORD_REFUSED: 502,
+  UPSTREAM_FAILED: 502,
 };
 
 export class EngineError extends Error {
