@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../log.ts';
 import type { FakeDiscord, FakeUser } from './discord/api.ts';
-import { startFakeDiscord } from './discord/server.ts';
+import { type FakeDiscordOptions, startFakeDiscord } from './discord/server.ts';
 import { attachMidjourneyBot, type MidjourneyBot } from './midjourney/bot.ts';
 import { MJ_USER } from './midjourney/messages.ts';
 
@@ -30,12 +30,18 @@ export interface SandboxOptions {
   accounts?: number;
   logger?: Logger;
   heartbeatIntervalMs?: number;
+  /** Port of the simulated Discord (default: any free one). */
+  port?: number;
+  /** Extra HTTP routes on the simulated Discord's port (see `FakeDiscordOptions.extraRoute`). */
+  extraRoute?: FakeDiscordOptions['extraRoute'];
 }
 
 export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
   const discord = await startFakeDiscord({
     heartbeatIntervalMs: opts.heartbeatIntervalMs ?? 41250,
     ...(opts.logger ? { logger: opts.logger } : {}),
+    ...(opts.port !== undefined ? { port: opts.port } : {}),
+    ...(opts.extraRoute ? { extraRoute: opts.extraRoute } : {}),
   });
   const guildId = '1100000000000000001';
   const other: FakeUser = {

@@ -41,6 +41,8 @@ export interface FakeDiscordOptions {
   sessionTtlMs?: number;
   /** CDN storage; past it the oldest files are forgotten. Default 256 MiB. */
   maxCdnBytes?: number;
+  /** Extra routes beside Discord's (the standalone sandbox's `/sandbox/stats`); true = answered. */
+  extraRoute?: (req: IncomingMessage, res: ServerResponse, url: URL) => boolean;
 }
 
 type InpaintHandler = Parameters<FakeDiscord['onInpaintSubmit']>[0];
@@ -237,6 +239,7 @@ class FakeDiscordServer implements FakeDiscord {
       await this.inpaint(req, res, inpaint[1]);
       return;
     }
+    if (this.opts.extraRoute?.(req, res, url)) return;
     throw ANSWERS.notFound();
   }
 
