@@ -23,6 +23,7 @@ import type {
   ImagineInput,
   TaskOrigin,
 } from './api.ts';
+import { dataProblem } from './data-limits.ts';
 import { EngineError } from './errors.ts';
 import { applyMessage, type FollowContext } from './follow.ts';
 import { newTaskId } from './ids.ts';
@@ -31,6 +32,7 @@ import type { EngineMetrics } from './metrics.ts';
 import { TaskQueue } from './queue.ts';
 import type { TaskRecord, TaskStore } from './store.ts';
 import { CommandTable, clickCancel, ModalWaiters, type SubmitContext, submitTask } from './submit.ts';
+import { pruneSummaries, SUMMARY_SWEEP_MS } from './summaries.ts';
 import { blankTask, isTerminal, type Task, type TaskStatus } from './task.ts';
 
 /** Fetches an input image (http(s) URL or data URI) under the SSRF policy. */
@@ -70,6 +72,7 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
   private readonly log: Logger;
   private seq = 0;
   private queueTimer: NodeJS.Timeout | undefined;
+  private sweepTimer: NodeJS.Timeout | undefined;
   private stopping = false;
   private drainScheduled = false;
   private readonly submitCtx: SubmitContext;
@@ -145,12 +148,18 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
     this.updateAccountGauge();
     this.queueTimer = setInterval(() => this.expireQueued(), 1000);
     this.queueTimer.unref();
+    this.sweepTimer = setInterval(
+      () => pruneSummaries(this.summaries, this.opts.config.store.expiredDates),
+      SUMMARY_SWEEP_MS,
+    );
+    this.sweepTimer.unref();
   }
 
   /** Stops taking work, lets stored state settle, closes every socket. */
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.queueTimer) clearInterval(this.queueTimer);
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
     await Promise.allSettled([...this.chains.values()]);
@@ -319,6 +328,9 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
     },
   ): Promise<Task> {
     if (this.stopping) throw new EngineError('NO_ACCOUNT', 'the service is shutting down');
+    // A front that forgot to bound `data` must not store a value that cannot be copied back.
+    const dataIssue = dataProblem(input.data);
+    if (dataIssue) throw new EngineError('INVALID_INPUT', dataIssue);
     const accounts = [...this.accounts.values()];
     if (accounts.length === 0 || accounts.every((a) => a.state === 'disabled')) {
       throw new EngineError('NO_ACCOUNT', 'no Midjourney account available');
