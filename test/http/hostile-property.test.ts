@@ -75,33 +75,35 @@ test('hostile values thrown at every route of the table: never a 5xx, always the
       ),
     );
   let lastFailure = '';
-  await fc.assert(
-    fc.asyncProperty(known, async ([route, input]) => {
-      const url = svc.base + route.path + (route.input === 'query' ? query(input, route.fields) : '');
-      const res = await fetch(url, {
-        method: route.method,
-        headers: { 'mj-api-secret': SECRET, 'content-type': 'application/json' },
-        ...(route.input === 'body' ? { body: JSON.stringify(input) ?? 'null' } : {}),
-      });
-      const text = await res.text();
-      let json: unknown;
-      try {
-        json = JSON.parse(text);
-      } catch {
-        json = undefined;
-      }
-      const wellFormed = route.wellFormed ?? seedEnvelope;
-      if (res.status >= 500 || !wellFormed(res.status, json)) {
-        lastFailure = `${route.method} ${route.path} → ${res.status} ${text.slice(0, 300)}`;
-        return false;
-      }
-      return true;
-    }),
-    { numRuns: 400 },
-  ).catch((err: Error) => {
-    // fast-check's own report quotes the (possibly megabytes long) input: say what came back.
-    throw new Error(`${lastFailure}\n${err.message.slice(0, 600)}`);
-  });
+  await fc
+    .assert(
+      fc.asyncProperty(known, async ([route, input]) => {
+        const url = svc.base + route.path + (route.input === 'query' ? query(input, route.fields) : '');
+        const res = await fetch(url, {
+          method: route.method,
+          headers: { 'mj-api-secret': SECRET, 'content-type': 'application/json' },
+          ...(route.input === 'body' ? { body: JSON.stringify(input) ?? 'null' } : {}),
+        });
+        const text = await res.text();
+        let json: unknown;
+        try {
+          json = JSON.parse(text);
+        } catch {
+          json = undefined;
+        }
+        const wellFormed = route.wellFormed ?? seedEnvelope;
+        if (res.status >= 500 || !wellFormed(res.status, json)) {
+          lastFailure = `${route.method} ${route.path} → ${res.status} ${text.slice(0, 300)}`;
+          return false;
+        }
+        return true;
+      }),
+      { numRuns: 400 },
+    )
+    .catch((err: Error) => {
+      // fast-check's own report quotes the (possibly megabytes long) input: say what came back.
+      throw new Error(`${lastFailure}\n${err.message.slice(0, 600)}`);
+    });
   assert.equal(svc.exitCode(), null, 'the process is still running');
   assert.equal((await fetch(`${svc.base}/health`)).status, 200);
   const errors = svc.logs().filter((l) => typeof l.level === 'number' && l.level >= 50);
