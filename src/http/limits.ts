@@ -54,6 +54,7 @@ export function seedBodyBounds(maxImageBytes: number): Record<string, BodyBounds
     '/image/describe': bounds(1, maxImageBytes),
     // An action's one image is its mask.
     '/image/action': bounds(1, maxImageBytes),
+    '/image/shorten': bounds(0, maxImageBytes),
     '/task/fetch': bounds(0, maxImageBytes),
     '/task/cancel': bounds(0, maxImageBytes),
   };

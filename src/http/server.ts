@@ -15,7 +15,15 @@ import { jsonBody } from './body.ts';
 import { onClientError } from './client-error.ts';
 import { ClientAbortedError, cleanText, HttpError } from './errors.ts';
 import { seedBodyBounds } from './limits.ts';
-import { actionBody, blendBody, describeBody, imagineBody, taskIdBody, ValidationError } from './schemas.ts';
+import {
+  actionBody,
+  blendBody,
+  describeBody,
+  imagineBody,
+  shortenBody,
+  taskIdBody,
+  ValidationError,
+} from './schemas.ts';
 import { requestTarget } from './target.ts';
 
 export interface ApiServerOptions {
@@ -24,6 +32,12 @@ export interface ApiServerOptions {
   logger: Logger;
   metricsRegistry?: Registry;
   telegramWebhook?: { path: string; handle(req: IncomingMessage, res: ServerResponse): Promise<void> };
+  /** The web console: answers `/` and `/console/...` itself (before the prefix applies). */
+  console?: {
+    handles(path: string): boolean;
+    handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+    close(): void;
+  };
 }
 
 export interface ApiServer {
@@ -36,7 +50,7 @@ type Handler = (ctx: {
   req: IncomingMessage;
   url: URL;
   body: () => Promise<unknown>;
-}) => Promise<{ status?: number; body: unknown }>;
+}) => Promise<{ status?: number; body: unknown; raw?: string }>;
 
 function sendJson(
   res: ServerResponse,
@@ -53,6 +67,14 @@ function sendJson(
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(text),
     ...headers,
+  });
+  res.end(text);
+}
+
+function sendText(res: ServerResponse, status: number, text: string): void {
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
   });
   res.end(text);
 }
@@ -86,6 +108,17 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     },
     '/image/blend': {
       POST: async ({ body }) => submitted((await engine.blend(blendBody(await body()))).id),
+    },
+    '/image/shorten': {
+      POST: async ({ body }) => submitted((await engine.shorten(shortenBody(await body()))).id),
+    },
+    '/task/seed': {
+      GET: async ({ url }) => {
+        const id = url.searchParams.get('taskId');
+        if (!id) throw new HttpError(400, 'taskId is required');
+        const seed = await engine.seed(id);
+        return { body: { code: 0, msg: 'success', taskId: id, data: seed } };
+      },
     },
     '/task/fetch': {
       GET: async ({ url }) => fetchTask(url.searchParams.get('taskId')),
@@ -127,6 +160,13 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   async function fetchTask(id: string | null | undefined) {
     if (!id) throw new HttpError(400, 'taskId is required');
     if (!/^\d{1,30}$/.test(id)) throw new HttpError(400, 'taskId must be a task id (digits)');
+    if (engine.getJson) {
+      // The hot read: the persisted JSON goes out as it is, no parse and no copy.
+      const json = await engine.getJson(id);
+      if (json === undefined)
+        return { status: 404, body: { code: 404, msg: `task ${id} not found`, data: null } };
+      return { body: null, raw: `{"code":0,"msg":"success","data":${json}}` };
+    }
     const task = await engine.get(id);
     if (!task) return { status: 404, body: { code: 404, msg: `task ${id} not found`, data: null } };
     return { body: { code: 0, msg: 'success', data: task } };
@@ -140,6 +180,10 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     const method = req.method ?? 'GET';
     if (opts.telegramWebhook && path === opts.telegramWebhook.path) {
       await opts.telegramWebhook.handle(req, res);
+      return;
+    }
+    if (opts.console?.handles(url.pathname)) {
+      await opts.console.handle(req, res);
       return;
     }
     if (prefix && path.startsWith(`${prefix}/`)) path = path.slice(prefix.length);
@@ -163,7 +207,8 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       });
     const bounds = bodyBounds[path] ?? bodyBounds['/task/fetch']!;
     const out = await handler({ req, url, body: () => jsonBody(req, bounds, path) });
-    sendJson(res, out.status ?? 200, out.body);
+    if (out.raw !== undefined) sendText(res, out.status ?? 200, out.raw);
+    else sendJson(res, out.status ?? 200, out.body);
   };
 
   function checkSecret(req: IncomingMessage): void {
@@ -220,6 +265,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       return { url: `http://${host}:${addr.port}` };
     },
     async close() {
+      opts.console?.close();
       server.closeIdleConnections();
       await new Promise<void>((r) => server.close(() => r()));
       server.closeAllConnections();

@@ -35,6 +35,8 @@ export const ROUTES: RouteCase[] = [
   },
   { method: 'POST', path: '/image/describe', input: 'body', fields: ['images', ...common] },
   { method: 'POST', path: '/image/blend', input: 'body', fields: ['images', 'dimensions', ...common] },
+  { method: 'POST', path: '/image/shorten', input: 'body', fields: ['prompt', 'bot', ...common] },
+  { method: 'GET', path: '/task/seed', input: 'query', fields: ['taskId'] },
   { method: 'GET', path: '/task/fetch', input: 'query', fields: ['taskId'] },
   { method: 'POST', path: '/task/fetch', input: 'body', fields: ['taskId'] },
   { method: 'POST', path: '/task/cancel', input: 'body', fields: ['taskId'] },
