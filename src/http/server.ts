@@ -186,9 +186,12 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       await opts.console.handle(req, res);
       return;
     }
-    if (prefix && path.startsWith(`${prefix}/`)) path = path.slice(prefix.length);
-    else if (prefix && path !== '/health' && path !== '/metrics')
-      throw new HttpError(404, `no route ${url.pathname}`);
+    if (prefix) {
+      // Health checks and scrapers expect these at the root whatever the prefix (SPEC §5.1).
+      if (path.startsWith(`${prefix}/`)) path = path.slice(prefix.length);
+      else if (path !== '/health' && path !== '/metrics')
+        throw new HttpError(404, `no route ${url.pathname}`);
+    }
     // Before anything about routes or methods is said: without the secret, nothing is listed.
     if (!(path === '/health' && (method === 'GET' || method === 'HEAD'))) checkSecret(req);
     if (path === '/metrics' && opts.metricsRegistry) {
