@@ -6,7 +6,8 @@ import type { AccountConfig, Config } from './config.ts';
 import { enabledAccounts } from './config.ts';
 import { createConsole } from './console/index.ts';
 import { loadBannedWords } from './engine/banned-words.ts';
-import { Engine } from './engine/engine.ts';
+import { ClusterNode } from './engine/cluster.ts';
+import { Engine, type EngineOptions } from './engine/engine.ts';
 import { fetchImage } from './engine/guarded-fetch.ts';
 import { createMetrics, type EngineMetrics } from './engine/metrics.ts';
 import { Notifier } from './engine/notifier.ts';
@@ -104,6 +105,7 @@ export async function startApp(input: Config, opts: AppOptions): Promise<App> {
         allowPrivateNetworks: settings.allowPrivateNetworks,
       }),
     ...opts.engine,
+    ...(config.cluster ? { cluster: clusterOf(config, logger) } : {}),
   });
   await engine.start();
   const telegram: TelegramFront | undefined = config.telegram.token
@@ -191,6 +193,29 @@ function keepStarting(
     cancel() {
       cancelled = true;
       if (timer) clearTimeout(timer);
+    },
+  };
+}
+
+/**
+ * Cluster mode (SPEC §13): this instance's node on the shared Redis. A lost lease means another
+ * instance drives that account now; this process cannot tell what it still has in flight, so it
+ * exits at once (its supervisor restarts it) rather than send or write anything more.
+ */
+function clusterOf(config: Config, logger: Logger): NonNullable<EngineOptions['cluster']> {
+  const cluster = config.cluster as NonNullable<Config['cluster']>;
+  const node = new ClusterNode({
+    url: config.store.url,
+    instanceId: cluster.instanceId,
+    leaseTtlMs: cluster.leaseTtlMs,
+    accountIds: enabledAccounts(config).map((a) => a.channel_id),
+    logger,
+  });
+  return {
+    node,
+    onLeaseLost(accountId) {
+      logger.fatal({ account: accountId, instance: cluster.instanceId }, 'account lease lost: exiting');
+      process.exit(1);
     },
   };
 }

@@ -3,6 +3,7 @@
  * overrides of §2.2, and start-up validation that names every problem by its key.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { z } from 'zod';
 
 const DEFAULT_UA =
@@ -85,6 +86,17 @@ const consoleSchema = z.strictObject({
   open: z.boolean().default(false),
 });
 
+/** Several instances on one Redis (SPEC §13); absent or null: this process works alone. */
+const clusterSchema = z.strictObject({
+  /** This instance's name in `/health` and in the leases it holds; unique in the cluster. */
+  instanceId: z
+    .string()
+    .regex(/^[\w.:-]{1,100}$/, 'must be 1–100 letters, digits, or . _ : -')
+    .default(() => `${hostname()}-${process.pid}`),
+  /** An account's lease lapses this long after its holder stopped renewing (renewed every third). */
+  leaseTtlMs: z.number().int().min(300).max(600_000).default(15_000),
+});
+
 const commandSchema = z.strictObject({ id: snowflake, version: snowflake });
 
 const midjourneySchema = z.strictObject({
@@ -108,6 +120,7 @@ export const configSchema = z
     telegram: telegramSchema.default(telegramSchema.parse({})),
     midjourney: midjourneySchema.default(midjourneySchema.parse({})),
     console: consoleSchema.default(consoleSchema.parse({})),
+    cluster: z.union([z.null(), clusterSchema]).default(null),
     sandbox: z.strictObject({ speed: z.number().positive().max(10_000).default(1) }).default({ speed: 1 }),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
@@ -124,6 +137,22 @@ export const configSchema = z
       }
       seen.set(a.channel_id, i);
     });
+    if (cfg.cluster) {
+      if (!/^rediss?:\/\//.test(cfg.store.url)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['cluster'],
+          message: 'needs store.url redis://… (every instance shares one Redis)',
+        });
+      }
+      if (!cfg.accounts.some((a) => a.enable)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['cluster'],
+          message: 'needs the accounts every instance shares (for a try-out: npm run sandbox)',
+        });
+      }
+    }
   });
 
 export type Config = z.infer<typeof configSchema>;
@@ -132,6 +161,7 @@ export type ProxyConfig = z.infer<typeof proxySchema>;
 export type SettingsConfig = z.infer<typeof settingsSchema>;
 export type TelegramConfig = z.infer<typeof telegramSchema>;
 export type ConsoleConfig = z.infer<typeof consoleSchema>;
+export type ClusterConfig = z.infer<typeof clusterSchema>;
 
 /** Start-up configuration problems, one readable line per problem. */
 export class ConfigError extends Error {

@@ -124,6 +124,17 @@ export class Account extends EventEmitter<AccountEvents> {
     else this.setState(g === 'connecting' ? 'connecting' : 'reconnecting', null);
   }
 
+  /**
+   * Closes the gateway and takes no work, without a fault (SPEC §13: another instance holds this
+   * account's lease). `start()` connects it again.
+   */
+  async standBy(reason: string): Promise<void> {
+    if (this.pauseTimer) clearTimeout(this.pauseTimer);
+    this.pausedUntil = null;
+    await this.gateway.close();
+    this.setState('connecting', reason);
+  }
+
   disable(reason: string): void {
     if (this.state === 'disabled') return;
     if (this.pauseTimer) clearTimeout(this.pauseTimer);

@@ -91,6 +91,10 @@ export interface Health {
   mode: 'live' | 'sandbox';
   accounts: AccountHealth[];
   queue: number;
+  /** Several instances on one Redis (SPEC §13): this instance and the account leases it holds. */
+  instance?: { id: string; accounts: string[] };
+  /** Live instances and the tasks waiting in all their queues. */
+  cluster?: { instances: number; queue: number };
 }
 
 /** Events: every persisted task change, and account state changes. */

@@ -41,6 +41,8 @@ export class TaskBook {
   private readonly lastJson = new Map<string, string>();
   private readonly chains = new Map<string, Promise<void>>();
   private readonly terminalOrder: string[] = [];
+  /** Records handed to another instance (cluster): never written from here again. */
+  private readonly forgotten = new WeakSet<TaskRecord>();
 
   constructor(private readonly opts: TaskBookOptions) {}
 
@@ -68,7 +70,7 @@ export class TaskBook {
    * Terminal tasks never change again; returns false for them.
    */
   mutate(rec: TaskRecord, change: Change): boolean {
-    if (isTerminal(rec.task.status)) return false;
+    if (isTerminal(rec.task.status) || this.forgotten.has(rec)) return false;
     const id = rec.task.id;
     const status = rec.task.status;
     change(rec.task, rec.meta);
@@ -109,6 +111,21 @@ export class TaskBook {
       if (this.chains.get(id) === tail) this.chains.delete(id);
     });
     await next;
+  }
+
+  /**
+   * Lets a live task go (its account moved to another instance, SPEC §13): later changes of this
+   * record are ignored, and readers here read the store again. Resolves once its writes are done.
+   */
+  async forget(rec: TaskRecord): Promise<void> {
+    const id = rec.task.id;
+    this.forgotten.add(rec);
+    await this.settled(id);
+    if (this.records.get(id) === rec) {
+      this.records.delete(id);
+      this.published.delete(id);
+      this.lastJson.delete(id);
+    }
   }
 
   /** Resolves once every write of the task queued so far is done (or failed and logged). */

@@ -27,6 +27,8 @@ import type {
   VideoInput,
 } from './api.ts';
 import { type Change, TaskBook } from './book.ts';
+import type { ClusterNode } from './cluster.ts';
+import { ClusterSide } from './cluster-side.ts';
 import { dataProblem } from './data-limits.ts';
 import { DiscordDispatch } from './dispatch.ts';
 import { EngineError } from './errors.ts';
@@ -65,6 +67,11 @@ export interface EngineOptions {
   infoRefreshMs?: number;
   /** How long a seed DM may take (default 30 s). */
   seedTimeoutMs?: number;
+  /**
+   * Several instances on one Redis (SPEC §13): accounts run only while this instance holds their
+   * lease; `onLeaseLost` must stop the process (another instance drives the account now).
+   */
+  cluster?: { node: ClusterNode; onLeaseLost(accountId: string): void };
 }
 
 /** The engine behind every front. */
@@ -82,6 +89,7 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
   private readonly submitCtx: SubmitContext;
   private readonly followCtx: FollowContext;
   private readonly care: AccountCare;
+  private readonly cluster: ClusterSide | undefined;
 
   constructor(private readonly opts: EngineOptions) {
     super();
@@ -149,6 +157,19 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
       fail: (rec, reason) => this.fail(rec, reason),
     });
     for (const acc of opts.config.accounts.filter((a) => a.enable)) this.addAccount(acc);
+    this.cluster = opts.cluster
+      ? new ClusterSide({
+          node: opts.cluster.node,
+          accounts: this.accounts,
+          book: this.book,
+          scheduler: this.scheduler,
+          store: opts.store,
+          logger: this.log,
+          emitTask: (task, origin) => this.emit('task', task, origin),
+          cancel: (id) => this.cancel(id),
+          onLeaseLost: opts.cluster.onLeaseLost,
+        })
+      : undefined;
   }
 
   get mode(): 'live' | 'sandbox' {
@@ -159,7 +180,8 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
   async start(): Promise<void> {
     const all = (await this.opts.store.all()).sort((a, b) => a.meta.seq - b.meta.seq);
     const front: string[] = [];
-    for (const rec of all) {
+    // In a cluster, tasks are worked on where their account's lease is (see startClustered).
+    for (const rec of this.cluster ? [] : all) {
       this.seq = Math.max(this.seq, rec.meta.seq);
       if (isTerminal(rec.task.status)) {
         this.book.summaries.set(rec.task.id, {
@@ -172,7 +194,7 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
       this.scheduler.recover(rec, front);
     }
     this.scheduler.putFirst(front);
-    for (const account of this.accounts.values()) account.start();
+    if (!this.cluster) for (const account of this.accounts.values()) account.start();
     this.updateAccountGauge();
     this.scheduler.start();
     this.sweepTimer = setInterval(
@@ -180,6 +202,7 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
       SUMMARY_SWEEP_MS,
     );
     this.sweepTimer.unref();
+    if (this.cluster) await this.startClustered(all);
   }
 
   /** Stops taking work, lets stored state settle, closes every socket. */
@@ -191,6 +214,22 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
     await this.book.flush();
     await Promise.allSettled([...this.accounts.values()].map((a) => a.stop()));
     await this.opts.notifier?.drain();
+    // Last: the leases go once nothing more will be written, so the next holder reads it all.
+    await this.cluster?.node.stop();
+  }
+
+  /**
+   * Cluster start (SPEC §13): every task is listed, but only the tasks of accounts whose lease
+   * this instance takes (and waiting tasks it is given) are worked on here.
+   */
+  private async startClustered(all: TaskRecord[]): Promise<void> {
+    const unplaced: TaskRecord[] = [];
+    for (const rec of all) {
+      this.seq = Math.max(this.seq, rec.meta.seq);
+      this.book.summaries.set(rec.task.id, { status: rec.task.status, submitTime: rec.task.submitTime ?? 0 });
+      if (rec.task.status === 'PENDING') unplaced.push(rec);
+    }
+    await this.cluster?.start(unplaced);
   }
 
   // ---------------------------------------------------------------- intake
@@ -279,6 +318,7 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
     if (isTerminal(rec.task.status)) {
       throw new EngineError('CONFLICT', `task ${taskId} is already ${rec.task.status}`);
     }
+    if (this.cluster && this.book.records.get(taskId) !== rec) return this.cluster.cancelElsewhere(rec);
     if (rec.task.status === 'PENDING') {
       this.scheduler.queue.remove(taskId);
       return this.fail(rec, 'cancelled');
@@ -305,13 +345,14 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
 
   async get(taskId: string): Promise<Task | undefined> {
     const rec = await this.getRecord(taskId);
-    return rec ? this.book.view(rec.task.id) : undefined;
+    // A task running on another instance of a cluster is read from the store each time.
+    return rec ? (this.book.view(rec.task.id) ?? rec.task) : undefined;
   }
 
   /** The task as `/task/fetch` serves it, already JSON (the persisted snapshot, not re-serialised). */
   async getJson(taskId: string): Promise<string | undefined> {
     const rec = await this.getRecord(taskId);
-    return rec ? this.book.viewJson(rec.task.id) : undefined;
+    return rec ? (this.book.viewJson(rec.task.id) ?? JSON.stringify(rec.task)) : undefined;
   }
 
   async list(filter: { status?: TaskStatus; limit: number }): Promise<Task[]> {
@@ -323,7 +364,7 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
     const out: Task[] = [];
     for (const id of ids) {
       const rec = await this.getRecord(id);
-      const view = rec ? this.book.view(id) : undefined;
+      const view = rec ? (this.book.view(id) ?? rec.task) : undefined;
       if (view) out.push(view);
     }
     return out;
@@ -333,12 +374,13 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
     const queuedBy = this.scheduler.queuedByAccount();
     const accounts = [...this.accounts.values()].map((a) => a.health(queuedBy.get(a.id) ?? 0));
     const ok = accounts.some((a) => a.state === 'ready');
-    return {
+    const own: Health = {
       status: ok ? 'ok' : 'degraded',
       mode: this.opts.mode,
       accounts,
       queue: this.scheduler.queue.length,
     };
+    return this.cluster ? this.cluster.health(own, queuedBy) : own;
   }
 
   /** The origin a task was created with (for the fronts). */
@@ -412,8 +454,12 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
       return this.fail(rec, `account ${spec.pinnedTo} unavailable: ${pinned?.reason ?? 'not configured'}`);
     }
     giveBack();
-    this.scheduler.enqueue(id);
     const view = this.book.view(id) as Task;
+    if (this.cluster && !(await this.cluster.place(rec))) {
+      this.emit('task', view, rec.meta.origin);
+      return view;
+    }
+    this.scheduler.enqueue(id);
     this.emit('task', view, rec.meta.origin);
     return view;
   }
@@ -455,6 +501,10 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
   // ---------------------------------------------------------------- transitions
 
   private announce(task: Readonly<Task>, origin: TaskOrigin | undefined, notifyUrl: string | null): void {
+    if (this.cluster) {
+      this.cluster.node.publishTask(JSON.stringify(task));
+      if (task.status !== 'PENDING') this.cluster.node.donePending(task.id);
+    }
     this.emit('task', task as Task, origin);
     if (notifyUrl && task.status !== 'PENDING' && task.status !== 'STARTED') {
       this.opts.notifier?.notify(task as Task, notifyUrl);
@@ -541,7 +591,11 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
     } catch (err) {
       throw new EngineError('STORE_FAILED', `could not read task ${id}: ${(err as Error).message}`);
     }
-    if (rec && !this.book.records.has(id)) this.book.adopt(rec);
+    if (rec && !this.book.records.has(id)) {
+      // Another instance works on it: read, never adopted (this copy would soon be stale).
+      if (this.cluster && !isTerminal(rec.task.status)) return rec;
+      this.book.adopt(rec);
+    }
     return this.book.records.get(id);
   }
 }

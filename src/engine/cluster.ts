@@ -1,0 +1,402 @@
+/**
+ * This instance's place in a cluster of instances on one Redis (SPEC §13): a heartbeat in a
+ * registry of live instances, the account leases it holds (taken, renewed every third of the
+ * TTL, spread evenly over the live instances, released on stop), who owns each waiting task, and
+ * one pub/sub channel that carries task changes and hand-overs between instances. It decides
+ * nothing about tasks: the engine reacts through {@link ClusterHooks}.
+ */
+import { createClient } from '@redis/client';
+import type { Logger } from '../log.ts';
+import { Leases, type RedisClient } from './leases.ts';
+
+/** What an instance tells the others in its heartbeat. */
+export interface InstanceReport {
+  /** Accounts it holds, with their state (`ready`, `reconnecting`, …) and running task count. */
+  accounts: { id: string; state: string; running: number }[];
+  /** Tasks waiting in its queue. */
+  queue: number;
+}
+
+export interface ClusterHooks {
+  /** The lease of `accountId` is ours now: adopt its tasks from the store and connect it. */
+  acquired(accountId: string): Promise<void>;
+  /** Give `accountId` up (rebalancing): stop it and let its writes settle; the lease is freed after. */
+  handOver(accountId: string): Promise<void>;
+  /** Renewal found the lease gone or held by another: this instance stalled past its TTL. */
+  lost(accountId: string): void;
+  /** A waiting task is ours to run now (its owner died or handed it to us); read it from the store. */
+  claimed(taskId: string): Promise<void>;
+  /** A peer persisted a task change: its task JSON as stored. */
+  remote(json: string): void;
+  /** A peer asks the instance running the task to cancel it. */
+  cancel(taskId: string): void;
+  report(): InstanceReport;
+}
+
+export interface ClusterOptions {
+  url: string;
+  instanceId: string;
+  leaseTtlMs: number;
+  /** Every enabled account of the shared configuration, by id. */
+  accountIds: string[];
+  logger: Logger;
+  /** Key prefix in Redis (default `mjb:cluster:`). */
+  prefix?: string;
+}
+
+/** A view of the cluster from the last heartbeat. */
+export interface ClusterView {
+  instances: { id: string; report: InstanceReport }[];
+}
+
+type Message =
+  | { t: 'task'; from: string; json: string }
+  | { t: 'freed'; from: string; account: string }
+  | { t: 'claim'; from: string; id: string; to: string }
+  | { t: 'cancel'; from: string; id: string };
+
+/** The owner entry of a waiting task: `o` the owning instance ('' none), `a` the account it is pinned to. */
+interface PendingEntry {
+  o: string;
+  a: string | null;
+}
+
+const CLAIM = `if redis.call('hget', KEYS[1], ARGV[1]) == ARGV[2] then redis.call('hset', KEYS[1], ARGV[1], ARGV[3]) return 1 end return 0`;
+
+export class ClusterNode {
+  readonly instanceId: string;
+  readonly ttlMs: number;
+  private readonly redis: RedisClient;
+  private readonly sub: RedisClient;
+  private readonly leases: Leases;
+  private readonly prefix: string;
+  private readonly log: Logger;
+  private readonly heldSet = new Set<string>();
+  /** Accounts being taken or given up right now (one transition at a time per account). */
+  private readonly busy = new Set<string>();
+  /** Accounts we just gave up, not to be taken back at once (ms until which). */
+  private readonly cooldown = new Map<string, number>();
+  /** Waiting tasks this instance owns (mirror of the pending hash, to skip needless calls). */
+  private readonly ownedPending = new Map<string, string | null>();
+  private hooks: ClusterHooks | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private ticking: Promise<void> | undefined;
+  private stopped = false;
+  private lastView: ClusterView = { instances: [] };
+
+  constructor(private readonly opts: ClusterOptions) {
+    this.instanceId = opts.instanceId;
+    this.ttlMs = opts.leaseTtlMs;
+    this.prefix = opts.prefix ?? 'mjb:cluster:';
+    this.log = opts.logger.child({ room: 'cluster', instance: opts.instanceId });
+    this.redis = createClient({ url: opts.url });
+    this.sub = this.redis.duplicate();
+    for (const c of [this.redis, this.sub]) {
+      c.on('error', (err: Error) => this.log.error({ err: err.message }, 'cluster Redis connection error'));
+    }
+    this.leases = new Leases(this.redis, this.instanceId, this.ttlMs, `${this.prefix}lease:`);
+  }
+
+  /** Account ids whose lease this instance holds. */
+  held(): string[] {
+    return [...this.heldSet];
+  }
+
+  holds(accountId: string): boolean {
+    return this.heldSet.has(accountId);
+  }
+
+  view(): ClusterView {
+    return this.lastView;
+  }
+
+  /** Joins the cluster: subscribes, registers, takes its share of the leases, keeps renewing. */
+  async start(hooks: ClusterHooks): Promise<void> {
+    this.hooks = hooks;
+    await Promise.all([this.redis.connect(), this.sub.connect()]);
+    await this.sub.subscribe(`${this.prefix}events`, (raw) => this.onMessage(raw));
+    await this.tick();
+    this.timer = setInterval(() => void this.tick(), Math.max(100, Math.floor(this.ttlMs / 3)));
+    this.timer.unref();
+  }
+
+  /**
+   * Leaves the cluster gracefully (SIGTERM): the engine has already stopped its accounts and
+   * flushed its writes; the leases and waiting tasks are freed and the peers told at once.
+   */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    for (const t of this.timers) clearTimeout(t);
+    await this.ticking?.catch(() => {});
+    try {
+      for (const [id, account] of this.ownedPending) await this.disown(id, account);
+      for (const account of this.heldSet) {
+        await this.leases.release(account);
+        await this.publish({ t: 'freed', from: this.instanceId, account });
+      }
+      this.heldSet.clear();
+      await this.redis.zRem(this.key('instances'), this.instanceId);
+      await this.redis.hDel(this.key('reports'), this.instanceId);
+    } catch (err) {
+      this.log.warn(
+        { err: (err as Error).message },
+        'could not free every lease on stop (they lapse by TTL)',
+      );
+    }
+    await Promise.allSettled([this.sub.quit(), this.redis.quit()]);
+  }
+
+  // ------------------------------------------------------------------ task traffic
+
+  /** Tells the peers a task change was persisted (after the write, like every announcement). */
+  publishTask(json: string): void {
+    void this.publish({ t: 'task', from: this.instanceId, json });
+  }
+
+  /** Asks whoever runs the task to cancel it. */
+  requestCancel(taskId: string): void {
+    void this.publish({ t: 'cancel', from: this.instanceId, id: taskId });
+  }
+
+  /**
+   * Records who runs a new waiting task: this instance, or — for a task pinned to an account
+   * leased elsewhere — the holder, who is told to take it. Returns true when it stays here.
+   */
+  async placePending(taskId: string, accountId: string | null): Promise<boolean> {
+    let owner = this.instanceId;
+    if (accountId && !this.heldSet.has(accountId)) owner = (await this.leases.holder(accountId))?.owner ?? '';
+    await this.redis.hSet(this.key('pending'), taskId, JSON.stringify({ o: owner, a: accountId }));
+    if (owner === this.instanceId) {
+      this.ownedPending.set(taskId, accountId);
+      return true;
+    }
+    if (owner) await this.publish({ t: 'claim', from: this.instanceId, id: taskId, to: owner });
+    return false;
+  }
+
+  /** The task left the queue here (started or ended): nobody needs to take it over any more. */
+  donePending(taskId: string): void {
+    if (!this.ownedPending.delete(taskId)) return;
+    void this.redis.hDel(this.key('pending'), taskId).catch((err: Error) => {
+      this.log.warn({ task: taskId, err: err.message }, 'could not clear a waiting task’s owner');
+    });
+  }
+
+  /** Puts a stored waiting task nobody placed up for any instance (kept if already placed). */
+  async offerPending(taskId: string, accountId: string | null): Promise<void> {
+    await this.redis.hSetNX(this.key('pending'), taskId, JSON.stringify({ o: '', a: accountId }));
+  }
+
+  /** Gives a waiting task up (its account was handed over): the next holder takes it. */
+  async disown(taskId: string, accountId: string | null): Promise<void> {
+    this.ownedPending.delete(taskId);
+    await this.redis.hSet(this.key('pending'), taskId, JSON.stringify({ o: '', a: accountId }));
+  }
+
+  // ------------------------------------------------------------------ the beat
+
+  private key(name: string): string {
+    return `${this.prefix}${name}`;
+  }
+
+  private async publish(msg: Message): Promise<void> {
+    try {
+      await this.redis.publish(this.key('events'), JSON.stringify(msg));
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message, t: msg.t }, 'cluster publish failed');
+    }
+  }
+
+  private onMessage(raw: string): void {
+    let msg: Message;
+    try {
+      msg = JSON.parse(raw) as Message;
+    } catch {
+      return;
+    }
+    if (msg.from === this.instanceId || !this.hooks || this.stopped) return;
+    if (msg.t === 'task') this.hooks.remote(msg.json);
+    else if (msg.t === 'cancel') this.hooks.cancel(msg.id);
+    else if (msg.t === 'freed') void this.tick();
+    else if (msg.t === 'claim' && msg.to === this.instanceId) void this.tick();
+  }
+
+  /** One beat; beats never overlap (a slow Redis makes them late, never concurrent). */
+  private tick(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    if (this.ticking) return this.ticking;
+    this.ticking = this.beat()
+      .catch((err: unknown) => this.log.error({ err: (err as Error).message }, 'cluster beat failed'))
+      .finally(() => {
+        this.ticking = undefined;
+      });
+    return this.ticking;
+  }
+
+  private async beat(): Promise<void> {
+    const hooks = this.hooks;
+    if (!hooks) return;
+    const now = Date.now();
+    await this.renew();
+    const report = hooks.report();
+    const instancesKey = this.key('instances');
+    const reportsKey = this.key('reports');
+    await this.redis
+      .multi()
+      .zAdd(instancesKey, { score: now + this.ttlMs, value: this.instanceId })
+      .hSet(reportsKey, this.instanceId, JSON.stringify(report))
+      .zRemRangeByScore(instancesKey, '-inf', now)
+      .exec();
+    const live = await this.redis.zRangeByScore(instancesKey, now, '+inf');
+    const reports = live.length ? await this.redis.hmGet(reportsKey, live) : [];
+    this.lastView = {
+      instances: live.map((id, i) => ({ id, report: parseReport(reports[i]) })),
+    };
+    await this.takeFree(live);
+    await this.balance();
+    await this.claimOrphans(new Set(live));
+  }
+
+  private async renew(): Promise<void> {
+    for (const account of [...this.heldSet]) {
+      if (this.busy.has(account)) continue;
+      if (await this.leases.renew(account)) continue;
+      this.heldSet.delete(account);
+      this.log.error({ account }, 'account lease lost (renewal came too late); another instance may hold it');
+      this.hooks?.lost(account);
+    }
+  }
+
+  /** Free leases are taken; instances holding fewer wait less, so they win the race. */
+  private async takeFree(live: string[]): Promise<void> {
+    const now = Date.now();
+    const interval = Math.floor(this.ttlMs / 3);
+    const free: string[] = [];
+    for (const account of this.opts.accountIds) {
+      if (this.heldSet.has(account) || this.busy.has(account)) continue;
+      const h = await this.leases.holder(account);
+      if (!h) free.push(account);
+      else if (h.ttlMs < interval) this.later(h.ttlMs + 5);
+    }
+    if (free.length === 0) return;
+    const mine = this.heldSet.size;
+    const fewest = Math.min(
+      ...live.map((id) => (id === this.instanceId ? mine : (this.reportOf(id)?.accounts.length ?? 0))),
+    );
+    if (mine > fewest) await new Promise((r) => setTimeout(r, 30 * (mine - fewest)).unref());
+    for (const account of free) {
+      if ((this.cooldown.get(account) ?? 0) > now || this.stopped) continue;
+      if (!(await this.leases.take(account))) continue;
+      this.heldSet.add(account);
+      this.busy.add(account);
+      this.log.info({ account }, 'account lease taken');
+      try {
+        await this.hooks?.acquired(account);
+      } catch (err) {
+        this.log.error(
+          { account, err: (err as Error).message },
+          'could not adopt the account after taking its lease',
+        );
+      } finally {
+        this.busy.delete(account);
+      }
+    }
+  }
+
+  /**
+   * Spreads the accounts: when every lease is held and some live instance has fewer than its
+   * share, the instance holding the most (ties: the lowest id) gives up its least busy account.
+   */
+  private async balance(): Promise<void> {
+    const instances = this.lastView.instances;
+    const n = instances.length;
+    const total = this.opts.accountIds.length;
+    if (n < 2) return;
+    const counts = instances.map((i) => ({
+      id: i.id,
+      held: i.id === this.instanceId ? this.heldSet.size : i.report.accounts.length,
+    }));
+    const heldTotal = counts.reduce((s, c) => s + c.held, 0);
+    const share = Math.floor(total / n);
+    if (heldTotal < total || !counts.some((c) => c.held < share)) return;
+    counts.sort((a, b) => b.held - a.held || (a.id < b.id ? -1 : 1));
+    if (counts[0]?.id !== this.instanceId || this.heldSet.size <= share) return;
+    const report = this.hooks?.report();
+    const candidates = [...this.heldSet].filter((a) => !this.busy.has(a));
+    candidates.sort(
+      (a, b) =>
+        (report?.accounts.find((x) => x.id === a)?.running ?? 0) -
+        (report?.accounts.find((x) => x.id === b)?.running ?? 0),
+    );
+    const account = candidates[0];
+    if (account) await this.giveUp(account);
+  }
+
+  private async giveUp(account: string): Promise<void> {
+    this.busy.add(account);
+    try {
+      this.log.info({ account }, 'handing the account over to even out the cluster');
+      await this.hooks?.handOver(account);
+      this.heldSet.delete(account);
+      this.cooldown.set(account, Date.now() + 2 * this.ttlMs);
+      await this.leases.release(account);
+      await this.publish({ t: 'freed', from: this.instanceId, account });
+    } finally {
+      this.busy.delete(account);
+    }
+  }
+
+  /** Waiting tasks whose owner is gone (dead, stopped, or handed over) are taken when we can run them. */
+  private async claimOrphans(live: Set<string>): Promise<void> {
+    const all = await this.redis.hGetAll(this.key('pending'));
+    for (const [id, raw] of Object.entries(all)) {
+      let entry: PendingEntry;
+      try {
+        entry = JSON.parse(raw) as PendingEntry;
+      } catch {
+        continue;
+      }
+      if (entry.o === this.instanceId && this.ownedPending.has(id)) continue;
+      if (entry.o !== this.instanceId && entry.o && live.has(entry.o)) continue;
+      if (entry.a && !this.heldSet.has(entry.a)) continue;
+      const mine = JSON.stringify({ o: this.instanceId, a: entry.a });
+      if (entry.o !== this.instanceId) {
+        const ok = await this.redis.eval(CLAIM, { keys: [this.key('pending')], arguments: [id, raw, mine] });
+        if (ok !== 1) continue;
+      }
+      this.ownedPending.set(id, entry.a);
+      try {
+        await this.hooks?.claimed(id);
+      } catch (err) {
+        this.log.error({ task: id, err: (err as Error).message }, 'could not take over a waiting task');
+      }
+    }
+  }
+
+  private reportOf(id: string): InstanceReport | undefined {
+    return this.lastView.instances.find((i) => i.id === id)?.report;
+  }
+
+  /** Runs a beat at a later moment (a lease of a silent holder is about to lapse). */
+  private later(ms: number): void {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      void this.tick();
+    }, ms);
+    t.unref();
+    this.timers.add(t);
+  }
+}
+
+function parseReport(raw: string | null | undefined): InstanceReport {
+  try {
+    const r = JSON.parse(raw ?? '') as InstanceReport;
+    if (Array.isArray(r.accounts) && typeof r.queue === 'number') return r;
+  } catch {
+    // a report from a newer or broken instance counts as empty
+  }
+  return { accounts: [], queue: 0 };
+}
