@@ -29,6 +29,7 @@ import { newTaskId } from './ids.ts';
 import { TaskIndex } from './matcher.ts';
 import type { EngineMetrics } from './metrics.ts';
 import { TaskQueue } from './queue.ts';
+import { ResultFiler, type ResultFilerOptions } from './results-store.ts';
 import type { TaskRecord, TaskStore } from './store.ts';
 import { CommandTable, clickCancel, ModalWaiters, type SubmitContext, submitTask } from './submit.ts';
 import { blankTask, isTerminal, type Task, type TaskStatus } from './task.ts';
@@ -52,6 +53,10 @@ export interface EngineOptions {
   modalTimeoutMs?: number;
   /** Grace after Midjourney deletes a progress message before a job without result is failed. */
   deleteGraceMs?: number;
+  /** Where finished results are stored (SPEC §6.7); none: results keep their Discord links. */
+  images?: ResultFilerOptions['archive'];
+  /** Result-copy timings, small in tests. */
+  imageTiming?: Pick<ResultFilerOptions, 'download' | 'retryEveryMs' | 'refreshEveryMs' | 'readWaitMs'>;
 }
 
 const MAX_CACHED_TERMINAL = 2000;
@@ -74,6 +79,7 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
   private drainScheduled = false;
   private readonly submitCtx: SubmitContext;
   private readonly followCtx: FollowContext;
+  private readonly results: ResultFiler;
 
   constructor(private readonly opts: EngineOptions) {
     super();
@@ -122,6 +128,20 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
       deleteGraceMs: opts.deleteGraceMs ?? 3000,
       isLive: (id) => this.liveRecord(id) !== undefined,
     };
+    this.results = new ResultFiler({
+      archive: opts.images,
+      cdnOrigin: opts.config.proxy.cdn,
+      logger: this.log,
+      ...(opts.metrics ? { registry: opts.metrics.registry } : {}),
+      ...opts.imageTiming,
+      save: (rec) => this.persist(rec, false),
+      refreshUrls: (rec, urls) => {
+        const own = rec.meta.accountId ? this.accounts.get(rec.meta.accountId) : undefined;
+        const account = own?.usable ? own : [...this.accounts.values()].find((a) => a.usable);
+        if (!account) return Promise.reject(new Error('no usable account'));
+        return account.rest.request('POST', '/attachments/refresh-urls', { json: { attachment_urls: urls } });
+      },
+    });
   }
 
   get mode(): 'live' | 'sandbox' {
@@ -151,6 +171,7 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.queueTimer) clearInterval(this.queueTimer);
+    await this.results.stop();
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
     await Promise.allSettled([...this.chains.values()]);
@@ -266,6 +287,7 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
 
   async get(taskId: string): Promise<Task | undefined> {
     const rec = await this.getRecord(taskId);
+    if (rec) await this.results.onRead(rec);
     return rec ? this.view(rec) : undefined;
   }
 
@@ -278,6 +300,7 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
     const out: Task[] = [];
     for (const id of ids) {
       const rec = await this.getRecord(id);
+      if (rec) await this.results.onRead(rec);
       if (rec) out.push(this.view(rec));
     }
     return out;
@@ -291,7 +314,13 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
     }
     const accounts = [...this.accounts.values()].map((a) => a.health(queuedBy.get(a.id) ?? 0));
     const ok = accounts.some((a) => a.state === 'ready');
-    return { status: ok ? 'ok' : 'degraded', mode: this.opts.mode, accounts, queue: this.queue.length };
+    return {
+      status: ok ? 'ok' : 'degraded',
+      mode: this.opts.mode,
+      accounts,
+      queue: this.queue.length,
+      images: this.results.health(),
+    };
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -590,6 +619,12 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
   }
 
   private finish(rec: TaskRecord, change: (task: Task, meta: TaskRecord['meta']) => void): void {
+    // A result with a file is stored first (§6.7); the filer finishes the task when it is.
+    if (this.results.finish(rec, change, (c) => this.finishNow(rec, c))) return;
+    this.finishNow(rec, change);
+  }
+
+  private finishNow(rec: TaskRecord, change: (task: Task, meta: TaskRecord['meta']) => void): void {
     const ok = this.mutate(rec, (t, m) => {
       change(t, m);
       t.status = 'FINISHED';
@@ -601,6 +636,8 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
   }
 
   private async fail(rec: TaskRecord, reason: string): Promise<Task> {
+    // Midjourney delivered the result; it is being stored and the task will finish.
+    if (this.results.isHolding(rec.task.id)) return this.view(rec);
     const ok = this.mutate(rec, (t) => {
       t.status = 'FAILED';
       t.failReason = reason;

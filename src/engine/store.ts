@@ -9,6 +9,7 @@ import KeyvRedis from '@keyv/redis';
 import KeyvSqlite from '@keyv/sqlite';
 import Keyv from 'keyv';
 import type { TaskOrigin } from './api.ts';
+import type { ImageMeta } from './results-store.ts';
 import { type Task, withDefaults } from './task.ts';
 
 /** Engine bookkeeping kept beside the public task JSON; never shown to API callers. */
@@ -36,6 +37,8 @@ export interface TaskMeta {
   dimensions?: string;
   /** Prompt sent to Midjourney (with uploaded image URLs), for matching its echo. */
   sentPrompt?: string;
+  /** Stored result files (SPEC §6.7): token and copy state. */
+  images?: ImageMeta;
 }
 
 export interface TaskRecord {

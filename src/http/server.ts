@@ -10,7 +10,9 @@ import type { Config } from '../config.ts';
 import type { EngineApi } from '../engine/api.ts';
 import { EngineError } from '../engine/errors.ts';
 import { TASK_STATUSES, type TaskStatus } from '../engine/task.ts';
+import type { ImageReader } from '../images/types.ts';
 import type { Logger } from '../log.ts';
+import { IMAGE_FILE_PREFIX, serveImageFile } from './image-files.ts';
 import { actionBody, blendBody, describeBody, imagineBody, taskIdBody, ValidationError } from './schemas.ts';
 
 const MAX_BODY = 64 * 1024 * 1024;
@@ -21,6 +23,8 @@ export interface ApiServerOptions {
   logger: Logger;
   metricsRegistry?: Registry;
   telegramWebhook?: { path: string; handle(req: IncomingMessage, res: ServerResponse): Promise<void> };
+  /** Stored results, served at `/image/file/...` (§6.7.3). */
+  images?: ImageReader;
 }
 
 export interface ApiServer {
@@ -176,6 +180,10 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     const method = req.method ?? 'GET';
     if (opts.telegramWebhook && path === opts.telegramWebhook.path) {
       await opts.telegramWebhook.handle(req, res);
+      return;
+    }
+    if (path.startsWith(IMAGE_FILE_PREFIX)) {
+      await serveImageFile(opts.images, req, res, path);
       return;
     }
     if (prefix) {
