@@ -4,6 +4,7 @@
  */
 import type { AccountConfig, Config } from './config.ts';
 import { ConfigError, enabledAccounts, imagesPublicUrl } from './config.ts';
+import { createConsole } from './console/index.ts';
 import { loadBannedWords } from './engine/banned-words.ts';
 import { Engine } from './engine/engine.ts';
 import { fetchImage } from './engine/guarded-fetch.ts';
@@ -37,7 +38,13 @@ export interface AppOptions {
   /** Reuse a running sandbox (tests) instead of starting one. */
   sandbox?: Sandbox;
   /** Timings for tests. */
-  engine?: { backoff?: { minMs: number; maxMs: number }; deleteGraceMs?: number; modalTimeoutMs?: number };
+  engine?: {
+    backoff?: { minMs: number; maxMs: number };
+    deleteGraceMs?: number;
+    modalTimeoutMs?: number;
+    infoRefreshMs?: number;
+    seedTimeoutMs?: number;
+  };
   notifierRetryMs?: number;
   /** Telegram pacing, small in tests. */
   telegramTiming?: Partial<TelegramTiming>;
@@ -83,6 +90,7 @@ export async function startApp(input: Config, opts: AppOptions): Promise<App> {
       useragent: config.accounts[0]?.useragent ?? 'Mozilla/5.0 (sandbox)',
       concurrency: 3,
       timeoutMinutes: 10,
+      relaxWhenFastRunsOut: true,
     }));
     config = { ...config, accounts, proxy: sandbox.proxy };
     logger.warn(
@@ -136,6 +144,7 @@ export async function startApp(input: Config, opts: AppOptions): Promise<App> {
     logger,
     metricsRegistry: metrics.registry,
     images,
+    console: createConsole({ engine, config, logger }),
     ...(telegram?.webhook ? { telegramWebhook: telegram.webhook } : {}),
   });
   const { url } = await api.listen();

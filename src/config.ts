@@ -24,6 +24,8 @@ const accountSchema = z.strictObject({
     .positive()
     .max(24 * 60)
     .default(10),
+  /** Out of fast hours: switch the account to relax mode instead of failing (SPEC §14). */
+  relaxWhenFastRunsOut: z.boolean().default(true),
 });
 
 const proxySchema = z.strictObject({
@@ -111,6 +113,11 @@ const imagesSchema = z
       });
   });
 
+const consoleSchema = z.strictObject({
+  /** Without a secret: also let other machines act (not only look). */
+  open: z.boolean().default(false),
+});
+
 const commandSchema = z.strictObject({ id: snowflake, version: snowflake });
 
 const midjourneySchema = z.strictObject({
@@ -134,6 +141,7 @@ export const configSchema = z
     telegram: telegramSchema.default(telegramSchema.parse({})),
     midjourney: midjourneySchema.default(midjourneySchema.parse({})),
     images: imagesSchema.default(imagesSchema.parse({})),
+    console: consoleSchema.default(consoleSchema.parse({})),
     sandbox: z.strictObject({ speed: z.number().positive().max(10_000).default(1) }).default({ speed: 1 }),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
@@ -167,6 +175,7 @@ export function imagesPublicUrl(cfg: Config, listening?: string): string {
   if (u.hostname === '0.0.0.0') u.hostname = '127.0.0.1';
   return u.origin;
 }
+export type ConsoleConfig = z.infer<typeof consoleSchema>;
 
 /** Start-up configuration problems, one readable line per problem. */
 export class ConfigError extends Error {

@@ -13,7 +13,15 @@ import { TASK_STATUSES, type TaskStatus } from '../engine/task.ts';
 import type { ImageReader } from '../images/types.ts';
 import type { Logger } from '../log.ts';
 import { IMAGE_FILE_PREFIX, serveImageFile } from './image-files.ts';
-import { actionBody, blendBody, describeBody, imagineBody, taskIdBody, ValidationError } from './schemas.ts';
+import {
+  actionBody,
+  blendBody,
+  describeBody,
+  imagineBody,
+  shortenBody,
+  taskIdBody,
+  ValidationError,
+} from './schemas.ts';
 
 const MAX_BODY = 64 * 1024 * 1024;
 
@@ -25,6 +33,12 @@ export interface ApiServerOptions {
   telegramWebhook?: { path: string; handle(req: IncomingMessage, res: ServerResponse): Promise<void> };
   /** Stored results, served at `/image/file/...` (§6.7.3). */
   images?: ImageReader;
+  /** The web console: answers `/` and `/console/...` itself (before the prefix applies). */
+  console?: {
+    handles(path: string): boolean;
+    handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+    close(): void;
+  };
 }
 
 export interface ApiServer {
@@ -47,7 +61,7 @@ type Handler = (ctx: {
   req: IncomingMessage;
   url: URL;
   body: () => Promise<unknown>;
-}) => Promise<{ status?: number; body: unknown }>;
+}) => Promise<{ status?: number; body: unknown; raw?: string }>;
 
 function sendJson(
   res: ServerResponse,
@@ -60,6 +74,14 @@ function sendJson(
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(text),
     ...headers,
+  });
+  res.end(text);
+}
+
+function sendText(res: ServerResponse, status: number, text: string): void {
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
   });
   res.end(text);
 }
@@ -131,6 +153,17 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     '/image/blend': {
       POST: async ({ body }) => submitted((await engine.blend(blendBody(await body()))).id),
     },
+    '/image/shorten': {
+      POST: async ({ body }) => submitted((await engine.shorten(shortenBody(await body()))).id),
+    },
+    '/task/seed': {
+      GET: async ({ url }) => {
+        const id = url.searchParams.get('taskId');
+        if (!id) throw new HttpError(400, 'taskId is required');
+        const seed = await engine.seed(id);
+        return { body: { code: 0, msg: 'success', taskId: id, data: seed } };
+      },
+    },
     '/task/fetch': {
       GET: async ({ url }) => fetchTask(url.searchParams.get('taskId')),
       POST: async ({ url, body }) => {
@@ -169,6 +202,13 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
 
   async function fetchTask(id: string | null | undefined) {
     if (!id) throw new HttpError(400, 'taskId is required');
+    if (engine.getJson) {
+      // The hot read: the persisted JSON goes out as it is, no parse and no copy.
+      const json = await engine.getJson(id);
+      if (json === undefined)
+        return { status: 404, body: { code: 404, msg: `task ${id} not found`, data: null } };
+      return { body: null, raw: `{"code":0,"msg":"success","data":${json}}` };
+    }
     const task = await engine.get(id);
     if (!task) return { status: 404, body: { code: 404, msg: `task ${id} not found`, data: null } };
     return { body: { code: 0, msg: 'success', data: task } };
@@ -184,6 +224,10 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     }
     if (path.startsWith(IMAGE_FILE_PREFIX)) {
       await serveImageFile(opts.images, req, res, path);
+      return;
+    }
+    if (opts.console?.handles(url.pathname)) {
+      await opts.console.handle(req, res);
       return;
     }
     if (prefix) {
@@ -207,7 +251,8 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       });
     if (path !== '/health') checkSecret(req);
     const out = await handler({ req, url, body: () => jsonBody(req) });
-    sendJson(res, out.status ?? 200, out.body);
+    if (out.raw !== undefined) sendText(res, out.status ?? 200, out.raw);
+    else sendJson(res, out.status ?? 200, out.body);
   };
 
   function checkSecret(req: IncomingMessage): void {
@@ -258,6 +303,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       return { url: `http://${host}:${addr.port}` };
     },
     async close() {
+      opts.console?.close();
       server.closeIdleConnections();
       await new Promise<void>((r) => server.close(() => r()));
       server.closeAllConnections();

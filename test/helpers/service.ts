@@ -43,6 +43,11 @@ export interface ServiceOptions {
   telegramRetryMs?: number;
   telegramStartWaitMs?: number;
   imageTiming?: AppOptions['imageTiming'];
+  /**
+   * `/info` + `/settings` of each account at start and then every this many ms (SPEC §14). Off by
+   * default here: those interactions would take faults a test injects for its own job.
+   */
+  infoRefreshMs?: number;
 }
 
 export async function startService(opts: ServiceOptions = {}): Promise<Service> {
@@ -63,7 +68,12 @@ export async function startService(opts: ServiceOptions = {}): Promise<Service> 
   const app = await startApp(config, {
     logger: silentLogger(),
     sandbox,
-    engine: { backoff: { minMs: 20, maxMs: 100 }, deleteGraceMs: 300, modalTimeoutMs: 5000 },
+    engine: {
+      backoff: { minMs: 20, maxMs: 100 },
+      deleteGraceMs: 300,
+      modalTimeoutMs: 5000,
+      infoRefreshMs: opts.infoRefreshMs ?? 0,
+    },
     notifierRetryMs: 50,
     imageTiming: { download: { backoffMs: 20, timeoutMs: 10_000 }, ...opts.imageTiming },
     ...(opts.telegramTiming ? { telegramTiming: opts.telegramTiming } : {}),
