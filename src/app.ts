@@ -35,7 +35,13 @@ export interface AppOptions {
   /** Reuse a running sandbox (tests) instead of starting one. */
   sandbox?: Sandbox;
   /** Timings for tests. */
-  engine?: { backoff?: { minMs: number; maxMs: number }; deleteGraceMs?: number; modalTimeoutMs?: number };
+  engine?: {
+    backoff?: { minMs: number; maxMs: number };
+    deleteGraceMs?: number;
+    modalTimeoutMs?: number;
+    infoRefreshMs?: number;
+    seedTimeoutMs?: number;
+  };
   notifierRetryMs?: number;
   /** Telegram pacing, small in tests. */
   telegramTiming?: Partial<TelegramTiming>;
@@ -65,6 +71,7 @@ export async function startApp(input: Config, opts: AppOptions): Promise<App> {
       useragent: config.accounts[0]?.useragent ?? 'Mozilla/5.0 (sandbox)',
       concurrency: 3,
       timeoutMinutes: 10,
+      relaxWhenFastRunsOut: true,
     }));
     config = { ...config, accounts, proxy: sandbox.proxy };
     logger.warn(

@@ -24,6 +24,8 @@ const accountSchema = z.strictObject({
     .positive()
     .max(24 * 60)
     .default(10),
+  /** Out of fast hours: switch the account to relax mode instead of failing (SPEC §14). */
+  relaxWhenFastRunsOut: z.boolean().default(true),
 });
 
 const proxySchema = z.strictObject({

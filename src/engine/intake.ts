@@ -3,7 +3,7 @@
  * the prompt rules of custom zoom, vary region and PicReader), and the new task's record.
  */
 import type { Action } from '../midjourney/actions.ts';
-import { parseCustomId } from '../midjourney/index.ts';
+import { fixParameterDashes, parseCustomId } from '../midjourney/index.ts';
 import type { ActionInput, CommonInput } from './api.ts';
 import { EngineError } from './errors.ts';
 import type { TaskRecord } from './store.ts';
@@ -19,6 +19,8 @@ export interface TaskSpec {
   mask?: string | undefined;
   dimensions?: string | undefined;
   customPrompt?: string | undefined;
+  /** Which Midjourney bot runs it (SPEC §14); follow-ups take their parent's. */
+  bot?: Task['bot'];
 }
 
 /**
@@ -42,7 +44,7 @@ export function actionSpec(
   const onTask = parent.task.buttons.some((row) => row.some((b) => b.custom_id === input.customId));
   if (!onTask)
     throw new EngineError('INVALID_INPUT', `customId is not one of task ${parent.task.id}'s buttons`);
-  let prompt = input.prompt?.trim() ?? '';
+  let prompt = fixParameterDashes(input.prompt?.trim() ?? '');
   if (info.action === 'ZOOMOUT_CUSTOM') {
     const m = /--zoom\s+(\d+(?:\.\d+)?)/.exec(prompt);
     const zoom = m ? Number(m[1]) : Number.NaN;
@@ -59,6 +61,12 @@ export function actionSpec(
     if (!prompt)
       throw new EngineError('INVALID_INPUT', `task ${parent.task.id} has no described prompt ${info.index}`);
   }
+  if (info.action === 'IMAGINE' && parent.task.action === 'SHORTEN' && !prompt) {
+    // A shortened prompt's button imagines that prompt (unless the caller gave another).
+    prompt = parent.task.prompts[info.index - 1] ?? '';
+    if (!prompt)
+      throw new EngineError('INVALID_INPUT', `task ${parent.task.id} has no shortened prompt ${info.index}`);
+  }
   if (prompt) checkPrompt(prompt);
   return {
     action: info.action,
@@ -70,6 +78,7 @@ export function actionSpec(
       parent,
       mask: input.mask,
       customPrompt: prompt || undefined,
+      bot: parent.task.bot,
     },
   };
 }
@@ -92,6 +101,7 @@ export function newRecord(
     images: spec.images.map(describeImageInput),
     discordId: spec.pinnedTo ?? null,
     data: input.data === undefined ? null : input.data,
+    bot: spec.bot ?? 'midjourney',
   };
   const rec: TaskRecord = {
     task,

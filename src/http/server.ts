@@ -11,7 +11,15 @@ import type { EngineApi } from '../engine/api.ts';
 import { EngineError } from '../engine/errors.ts';
 import { TASK_STATUSES, type TaskStatus } from '../engine/task.ts';
 import type { Logger } from '../log.ts';
-import { actionBody, blendBody, describeBody, imagineBody, taskIdBody, ValidationError } from './schemas.ts';
+import {
+  actionBody,
+  blendBody,
+  describeBody,
+  imagineBody,
+  shortenBody,
+  taskIdBody,
+  ValidationError,
+} from './schemas.ts';
 
 const MAX_BODY = 64 * 1024 * 1024;
 
@@ -141,6 +149,17 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     '/image/blend': {
       POST: async ({ body }) => submitted((await engine.blend(blendBody(await body()))).id),
     },
+    '/image/shorten': {
+      POST: async ({ body }) => submitted((await engine.shorten(shortenBody(await body()))).id),
+    },
+    '/task/seed': {
+      GET: async ({ url }) => {
+        const id = url.searchParams.get('taskId');
+        if (!id) throw new HttpError(400, 'taskId is required');
+        const seed = await engine.seed(id);
+        return { body: { code: 0, msg: 'success', taskId: id, data: seed } };
+      },
+    },
     '/task/fetch': {
       GET: async ({ url }) => fetchTask(url.searchParams.get('taskId')),
       POST: async ({ url, body }) => {
@@ -204,8 +223,10 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       return;
     }
     if (prefix) {
-      if (!path.startsWith(`${prefix}/`)) throw new HttpError(404, `no route ${url.pathname}`);
-      path = path.slice(prefix.length);
+      // Health checks and scrapers expect these at the root whatever the prefix (SPEC §5.1).
+      if (path.startsWith(`${prefix}/`)) path = path.slice(prefix.length);
+      else if (path !== '/health' && path !== '/metrics')
+        throw new HttpError(404, `no route ${url.pathname}`);
     }
     if (path === '/metrics' && opts.metricsRegistry) {
       if (method !== 'GET')
