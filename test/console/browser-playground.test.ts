@@ -44,10 +44,14 @@ async function dropImage(page: Page, name: string): Promise<void> {
   })()`);
 }
 
-async function finished(page: Page): Promise<string> {
-  await page.waitForURL(/\/console\/task\/\d+$/);
-  await page.locator('#task-status', { hasText: /FINISHED|FAILED/ }).waitFor({ timeout: 30_000 });
+/** Does `act`, then waits for the new task page it opens and for its task to finish. */
+async function finished(page: Page, act: () => Promise<void>): Promise<string> {
+  const from = page.url();
+  await act();
+  await page.waitForURL((u) => /^\/console\/task\/\d+$/.test(u.pathname) && u.href !== from);
   const id = page.url().split('/').pop()!;
+  await page.locator('main h1', { hasText: id }).waitFor();
+  await page.locator('#task-status', { hasText: /FINISHED|FAILED/ }).waitFor({ timeout: 30_000 });
   const task = await service.app.engine.get(id);
   assert.equal(task?.status, 'FINISHED', `task ${id} failed: ${task?.failReason}`);
   assert.equal(await page.locator('#task-status').textContent(), 'FINISHED');
@@ -64,8 +68,7 @@ test('playground: drop and pick images, blend them, describe one and imagine a d
   await page.getByRole('button', { name: 'Remove picked.png' }).waitFor();
   await page.getByRole('button', { name: 'Remove dropped.png' }).waitFor();
   await page.getByLabel('Blend shape').selectOption('LANDSCAPE');
-  await page.getByRole('button', { name: 'Blend' }).click();
-  const blendId = await finished(page);
+  const blendId = await finished(page, () => page.getByRole('button', { name: 'Blend' }).click());
   await imageLoaded(page, '#task-image');
   const blend = (await service.app.engine.get(blendId))!;
   assert.equal(blend.action, 'BLEND');
@@ -75,14 +78,14 @@ test('playground: drop and pick images, blend them, describe one and imagine a d
   await page.getByRole('button', { name: 'Describe' }).click();
   await page.getByRole('alert').filter({ hasText: 'Describe needs exactly one image.' }).waitFor();
   await dropImage(page, 'one.png');
-  await page.getByRole('button', { name: 'Describe' }).click();
-  const describeId = await finished(page);
+  const describeId = await finished(page, () => page.getByRole('button', { name: 'Describe' }).click());
   const described = (await service.app.engine.get(describeId))!;
   assert.equal(described.prompts.length, 4);
   const items = page.locator('ol.prompts li');
   assert.equal(await items.count(), 4);
-  await items.nth(1).getByRole('button', { name: 'Imagine this' }).click();
-  const imagineId = await finished(page);
+  const imagineId = await finished(page, () =>
+    items.nth(1).getByRole('button', { name: 'Imagine this' }).click(),
+  );
   const imagined = (await service.app.engine.get(imagineId))!;
   assert.equal(imagined.action, 'IMAGINE');
   assert.equal(imagined.prompt, described.prompts[1]!.replace(/\s+/g, ' ').trim());

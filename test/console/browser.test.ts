@@ -100,6 +100,7 @@ test('sign in, see the pool, imagine, watch it live, press U1, find both in the 
   await page.getByRole('button', { name: 'U1', exact: true }).click();
   await page.waitForURL((u) => /\/console\/task\/\d+$/.test(u.pathname) && !u.pathname.endsWith(gridId));
   const upscaleId = page.url().split('/').pop()!;
+  await page.locator('main h1', { hasText: upscaleId }).waitFor();
   await page.locator('#task-status', { hasText: 'FINISHED' }).waitFor({ timeout: 30_000 });
   assert.match((await page.locator('h1').textContent()) ?? '', /^UPSCALE/);
   assert.ok((await imageLoaded(page, '#task-image')) > 0);
