@@ -95,6 +95,8 @@ export interface Health {
   instance?: { id: string; accounts: string[] };
   /** Live instances and the tasks waiting in all their queues. */
   cluster?: { instances: number; queue: number };
+  /** The image store (§6.7). */
+  images?: { store: string; ok: boolean };
 }
 
 /** Events: every persisted task change, and account state changes. */

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createClient } from '@redis/client';
 import {
@@ -45,13 +48,17 @@ describe('several instances on one Redis (SPEC §13), as separate processes', ()
   const instances = new Map<string, InstanceProc>();
   let hook: Server;
   let hookUrl = '';
+  const imagesDir = join(mkdtempSync(join(tmpdir(), 'mjb-cluster-')), 'images');
   /** Callbacks received: task id → bodies in order. */
   const callbacks = new Map<string, string[]>();
 
   const config = (id: string) => ({
-    accounts: sandbox.line.accounts.map((a) => ({ ...a, timeoutMinutes: 2 })),
+    // One slot per account: six jobs on four accounts leave some waiting in an instance's queue.
+    accounts: sandbox.line.accounts.map((a) => ({ ...a, timeoutMinutes: 2, concurrency: 1 })),
     proxy: sandbox.line.proxy,
     store: { url: redis.url },
+    // One image directory shared by every instance (SPEC §13).
+    images: { dir: imagesDir },
     settings: { interactionIntervalMs: 0, allowPrivateNetworks: true, notifyUrl: hookUrl },
     cluster: { instanceId: id, leaseTtlMs: TTL },
   });
@@ -94,6 +101,10 @@ describe('several instances on one Redis (SPEC §13), as separate processes', ()
       const ready = hs.every((h) => h.accounts.every((a) => a.state === 'ready'));
       return held.length === 4 && new Set(held).size === 4 && everyoneHolds && ready ? hs : undefined;
     });
+    for (const [name, inst] of instances) {
+      const metrics = await (await fetch(`${inst.url}/metrics`)).text();
+      assert.match(metrics, new RegExp(`mjb_queue_length\\{mjb_instance="${name}"\\} 0`));
+    }
     for (const h of spread) {
       assert.equal(h.status, 'ok');
       assert.equal(h.cluster.instances, 3);
@@ -213,6 +224,24 @@ describe('several instances on one Redis (SPEC §13), as separate processes', ()
     assert.equal(child.status, 'FINISHED', child.failReason ?? '');
     assert.equal(child.discordId, parent.discordId);
     assert.deepEqual(await fetchTask(first, childId), await fetchTask(second, childId));
+  });
+
+  test('a cancel posted to an instance that does not run the task is done by the one that does', async () => {
+    const [first, second] = [...instances.values()] as [InstanceProc, InstanceProc];
+    const id = (await post(`${first.url}/image/imagine`, { prompt: 'cancel me elsewhere' })).body
+      .taskId as string;
+    const running = await waitFor('the job RUNNING', async () => {
+      const t = await fetchTask(first, id);
+      return t.status === 'RUNNING' && t.progress !== null ? t : undefined;
+    });
+    const holds = (await health(first)).instance.accounts.includes(running.discordId as string);
+    const elsewhere = holds ? second : first;
+    const res = await post(`${elsewhere.url}/task/cancel`, { taskId: id });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const data = res.body.data as TaskJson;
+    assert.equal(data.status, 'FAILED');
+    assert.equal(data.failReason, 'cancelled');
+    assert.deepEqual(await fetchTask(first, id), await fetchTask(second, id));
   });
 
   test('SIGTERM hands the leases over at once; a job running there still finishes', async () => {

@@ -31,10 +31,12 @@ describe('the sandbox as its own process (npm run sandbox)', () => {
     const before = await sandbox.stats();
     assert.deepEqual(before, { interactions: 0, duplicateNonces: 0, jobs: 0, byAccount: {} });
 
+    const dir = mkdtempSync(join(tmpdir(), 'mjb-sbx-'));
     svc = await startInstance({
       accounts: line.accounts,
       proxy: line.proxy,
-      store: { url: `sqlite://${join(mkdtempSync(join(tmpdir(), 'mjb-sbx-')), 'tasks.sqlite')}` },
+      store: { url: `sqlite://${join(dir, 'tasks.sqlite')}` },
+      images: { dir: join(dir, 'images') },
       settings: { interactionIntervalMs: 0 },
     });
     await waitFor('both accounts ready', async () => {
@@ -52,7 +54,15 @@ describe('the sandbox as its own process (npm run sandbox)', () => {
       return t.data.status === 'FINISHED' || t.data.status === 'FAILED' ? t.data : undefined;
     });
     assert.equal(task.status, 'FINISHED');
-    assert.ok(task.imageUrl?.startsWith(line.proxy.cdn), task.imageUrl ?? '');
+    // The result came from the sandbox's CDN (the service keeps its own copy of it).
+    const image = await fetch(task.imageUrl as string);
+    assert.equal(image.status, 200, task.imageUrl ?? '');
+    assert.equal(
+      Buffer.from(await image.arrayBuffer())
+        .subarray(1, 4)
+        .toString('latin1'),
+      'PNG',
+    );
 
     const stats = await sandbox.stats();
     assert.equal(stats.jobs, 1);
