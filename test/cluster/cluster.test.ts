@@ -151,8 +151,9 @@ describe('several instances on one Redis (SPEC §13), as separate processes', ()
         },
         4 * TTL,
       );
-      // One TTL, plus a little for process scheduling on a busy test machine.
-      assert.ok(takenAt - killedAt <= TTL + 400, `taken over after ${takenAt - killedAt} ms (TTL ${TTL})`);
+      // The lease lapses at most one TTL after the kill and is taken at that moment; the margin
+      // is for timers firing late on a test machine running the whole suite on two cores.
+      assert.ok(takenAt - killedAt <= TTL + 1000, `taken over after ${takenAt - killedAt} ms (TTL ${TTL})`);
     } finally {
       await watcher.quit();
     }
