@@ -4,6 +4,7 @@
  */
 import { cpus, totalmem } from 'node:os';
 import { apiThroughput } from './api-throughput.ts';
+import { clusterThroughput } from './cluster.ts';
 import { engineLatency } from './engine-latency.ts';
 import { gatewayThroughput } from './gateway-throughput.ts';
 import { type Row, table } from './lib/report.ts';
@@ -20,6 +21,7 @@ const steps: [string, () => Promise<Row[]>][] = [
   ['scale', () => scale(quick ? 10 : 50, quick ? 300 : 5000)],
   ['telegram chats', () => telegramChats(quick ? 20 : 100)],
   ['vs npm client', () => vsNpmClient(quick ? 3 : 10)],
+  ['cluster', () => clusterThroughput(quick ? 5 : 20)],
 ];
 for (const [name, run] of steps) {
   process.stderr.write(`bench: ${name}…\n`);
