@@ -308,7 +308,7 @@ export class ClusterNode {
 
   /**
    * Spreads the accounts: when every lease is held and some live instance has fewer than its
-   * share, the instance holding the most (ties: the lowest id) gives up its least busy account.
+   * share, the instance holding the most (ties: the lowest id) gives up one of its idle accounts.
    */
   private async balance(): Promise<void> {
     const instances = this.lastView.instances;
@@ -324,14 +324,11 @@ export class ClusterNode {
     if (heldTotal < total || !counts.some((c) => c.held < share)) return;
     counts.sort((a, b) => b.held - a.held || (a.id < b.id ? -1 : 1));
     if (counts[0]?.id !== this.instanceId || this.heldSet.size <= share) return;
+    // Only an idle account moves: a job in the middle of its submission would be sent again.
     const report = this.hooks?.report();
-    const candidates = [...this.heldSet].filter((a) => !this.busy.has(a));
-    candidates.sort(
-      (a, b) =>
-        (report?.accounts.find((x) => x.id === a)?.running ?? 0) -
-        (report?.accounts.find((x) => x.id === b)?.running ?? 0),
+    const account = [...this.heldSet].find(
+      (a) => !this.busy.has(a) && (report?.accounts.find((x) => x.id === a)?.running ?? 0) === 0,
     );
-    const account = candidates[0];
     if (account) await this.giveUp(account);
   }
 
