@@ -163,11 +163,16 @@ export class ClusterNode {
 
   /**
    * Records who runs a new waiting task: this instance, or — for a task pinned to an account
-   * leased elsewhere — the holder, who is told to take it. Returns true when it stays here.
+   * leased elsewhere — the holder, who is told to take it; new work received by an instance with
+   * no ready account of its own goes to the peer with a ready one and the shortest queue.
+   * Returns true when it stays here.
    */
   async placePending(taskId: string, accountId: string | null): Promise<boolean> {
     let owner = this.instanceId;
     if (accountId && !this.heldSet.has(accountId)) owner = (await this.leases.holder(accountId))?.owner ?? '';
+    if (!accountId && !this.hooks?.report().accounts.some((a) => a.state === 'ready')) {
+      owner = this.readyPeer() ?? this.instanceId;
+    }
     await this.redis.hSet(this.key('pending'), taskId, JSON.stringify({ o: owner, a: accountId }));
     if (owner === this.instanceId) {
       this.ownedPending.set(taskId, accountId);
@@ -371,6 +376,16 @@ export class ClusterNode {
         this.log.error({ task: id, err: (err as Error).message }, 'could not take over a waiting task');
       }
     }
+  }
+
+  /** The live peer with a ready account and the fewest waiting tasks, if any. */
+  private readyPeer(): string | undefined {
+    let best: { id: string; queue: number } | undefined;
+    for (const inst of this.lastView.instances) {
+      if (inst.id === this.instanceId || !inst.report.accounts.some((a) => a.state === 'ready')) continue;
+      if (!best || inst.report.queue < best.queue) best = { id: inst.id, queue: inst.report.queue };
+    }
+    return best?.id;
   }
 
   private reportOf(id: string): InstanceReport | undefined {

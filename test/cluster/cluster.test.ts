@@ -284,4 +284,29 @@ describe('several instances on one Redis (SPEC §13), as separate processes', ()
     const stats = await sandbox.stats();
     assert.equal(stats.duplicateNonces, 0);
   });
+  test('an instance that joins later is handed accounts; work it takes before that runs elsewhere', async () => {
+    const late = await startInstance(config('i4'));
+    instances.set('i4', late);
+    const id = (await post(`${late.url}/image/imagine`, { prompt: 'posted to the newcomer' })).body
+      .taskId as string;
+    const t = await waitFor(
+      'the newcomer’s first job final',
+      async () => {
+        const t = await fetchTask(late, id);
+        return t.status === 'FINISHED' || t.status === 'FAILED' ? t : undefined;
+      },
+      30_000,
+    );
+    assert.equal(t.status, 'FINISHED', t.failReason ?? '');
+    const spread = await waitFor(
+      'the accounts spread over both instances',
+      async () => {
+        const hs = await Promise.all([...instances.values()].map(health));
+        return hs.every((h) => h.instance.accounts.length === 2) ? hs : undefined;
+      },
+      10 * TTL,
+    );
+    assert.equal(new Set(spread.flatMap((h) => h.instance.accounts)).size, 4);
+    assert.equal((await sandbox.stats()).duplicateNonces, 0);
+  });
 });
