@@ -9,6 +9,7 @@ const FORBIDDEN: Record<string, string[]> = {
   midjourney: ['engine', 'http', 'telegram', 'sandbox'],
   engine: ['http', 'telegram', 'sandbox'],
   http: ['telegram', 'sandbox'],
+  compat: ['http', 'telegram', 'console', 'sandbox'],
   telegram: ['http', 'sandbox'],
   sandbox: ['engine', 'http', 'telegram'],
 };

@@ -25,9 +25,11 @@ import type {
 } from './api.ts';
 import { EngineError } from './errors.ts';
 import { applyMessage, type FollowContext } from './follow.ts';
-import { newTaskId } from './ids.ts';
+import { hostImages } from './hosting.ts';
+import { newShortTaskId, newTaskId } from './ids.ts';
 import { TaskIndex } from './matcher.ts';
 import type { EngineMetrics } from './metrics.ts';
+import { AWAITING_MODAL, followUpPrompt, isAwaitingModal, parkedTimeoutReason } from './modal-tasks.ts';
 import { TaskQueue } from './queue.ts';
 import type { TaskRecord, TaskStore } from './store.ts';
 import { CommandTable, clickCancel, ModalWaiters, type SubmitContext, submitTask } from './submit.ts';
@@ -44,7 +46,7 @@ export interface EngineOptions {
   fetchImage: ImageFetcher;
   /** Returns the banned word a prompt contains, or null. */
   bannedWord: (prompt: string) => string | null;
-  notifier?: { notify(task: Task, url: string): void; drain(): Promise<void> };
+  notifier?: { notify(task: Task, url: string, origin?: TaskOrigin): void; drain(): Promise<void> };
   metrics?: EngineMetrics;
   /** Gateway reconnect backoff and timings, small in tests. */
   backoff?: { minMs: number; maxMs: number };
@@ -183,6 +185,50 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
   }
 
   async action(input: ActionInput): Promise<Task> {
+    return this.followUp(input, false);
+  }
+
+  /**
+   * A follow-up whose form the caller fills later (MODAL, SPEC §12.2): the task is created and
+   * stored but waits outside the queue until {@link release}, or fails after its account's
+   * `timeoutMinutes`. The button is checked now; the prompt and mask at release.
+   */
+  async prepare(input: Omit<ActionInput, 'prompt' | 'mask'>): Promise<Task> {
+    return this.followUp(input, true);
+  }
+
+  /** Gives a prepared task its form's prompt (and mask) and queues it. */
+  async release(taskId: string, form: { prompt?: string; mask?: string }): Promise<Task> {
+    const rec = await this.getRecord(taskId);
+    if (!rec) throw new EngineError('NOT_FOUND', `task ${taskId} not found`);
+    if (!isAwaitingModal(rec.task))
+      throw new EngineError('CONFLICT', `task ${taskId} is not waiting for a form`);
+    const info = parseCustomId(String(rec.task.params.customId ?? ''));
+    const parent = this.parentOf(rec) ?? (await this.getRecord(String(rec.task.params.parentId ?? '')));
+    if (!info || !parent) throw new EngineError('NOT_FOUND', `the parent of task ${taskId} is gone`);
+    const prompt = followUpPrompt(info, form, parent.task);
+    if (prompt) this.checkPrompt(prompt);
+    if (this.queue.length >= this.opts.config.settings.maxQueue) {
+      throw new EngineError('QUEUE_FULL', 'queue is full');
+    }
+    const timer = this.timers.get(taskId);
+    if (timer) clearTimeout(timer);
+    this.timers.delete(taskId);
+    this.mutate(rec, (t, m) => {
+      delete t.params[AWAITING_MODAL];
+      if (prompt) t.prompt = prompt;
+      if (form.mask) m.mask = form.mask;
+      m.queuedAtMs = Date.now();
+    });
+    this.queue.push(taskId);
+    this.opts.metrics?.queueLength.set(this.queue.length);
+    await this.chains.get(taskId);
+    const view = this.view(rec);
+    this.scheduleDrain();
+    return view;
+  }
+
+  private async followUp(input: ActionInput, park: boolean): Promise<Task> {
     const parent = await this.getRecord(input.taskId);
     if (!parent) throw new EngineError('NOT_FOUND', `task ${input.taskId} not found`);
     const info = parseCustomId(input.customId);
@@ -203,31 +249,13 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
     }
     if (!onTask)
       throw new EngineError('INVALID_INPUT', `customId is not one of task ${parent.task.id}'s buttons`);
-    let prompt = input.prompt?.trim() ?? '';
-    if (info.action === 'ZOOMOUT_CUSTOM') {
-      const m = /--zoom\s+(\d+(?:\.\d+)?)/.exec(prompt);
-      const zoom = m ? Number(m[1]) : Number.NaN;
-      if (!(zoom >= 1 && zoom <= 2)) {
-        throw new EngineError('INVALID_INPUT', 'prompt must contain --zoom with a value from 1 to 2');
-      }
-    }
-    if (info.action === 'VARIATION_REGION') {
-      if (!prompt) throw new EngineError('INVALID_INPUT', 'prompt is required for VARIATION_REGION');
-      if (!input.mask) throw new EngineError('INVALID_INPUT', 'mask is required for VARIATION_REGION');
-    }
-    if (info.action === 'PIC_READER' && !prompt) {
-      prompt = parent.task.prompts[info.index - 1] ?? '';
-      if (!prompt)
-        throw new EngineError(
-          'INVALID_INPUT',
-          `task ${parent.task.id} has no described prompt ${info.index}`,
-        );
-    }
+    const prompt = park ? '' : followUpPrompt(info, input, parent.task);
     if (prompt) this.checkPrompt(prompt);
     const params: Record<string, unknown> = {
       customId: input.customId,
       parentId: parent.task.id,
       index: info.index,
+      ...(park ? { [AWAITING_MODAL]: true } : {}),
     };
     return this.create(info.action, input, {
       prompt: prompt || parent.task.prompt,
@@ -236,7 +264,7 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
       pinnedTo: parent.task.discordId,
       parent,
       mask: input.mask,
-      customPrompt: prompt || undefined,
+      park,
     });
   }
 
@@ -262,6 +290,11 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
       }
     }
     return this.fail(rec, 'cancelled');
+  }
+
+  /** Hosts images on Discord without a job; returns their CDN URLs (`upload-discord-images`). */
+  hostImages(images: string[]): Promise<string[]> {
+    return hostImages(this.submitCtx, this.accounts.values(), this.opts.config.proxy.cdn, images);
   }
 
   async get(taskId: string): Promise<Task | undefined> {
@@ -315,7 +348,8 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
       parent?: TaskRecord;
       mask?: string | undefined;
       dimensions?: string | undefined;
-      customPrompt?: string | undefined;
+      /** Prepared, not queued: waits for {@link release} (MODAL). */
+      park?: boolean;
     },
   ): Promise<Task> {
     if (this.stopping) throw new EngineError('NO_ACCOUNT', 'the service is shutting down');
@@ -323,11 +357,11 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
     if (accounts.length === 0 || accounts.every((a) => a.state === 'disabled')) {
       throw new EngineError('NO_ACCOUNT', 'no Midjourney account available');
     }
-    if (this.queue.length >= this.opts.config.settings.maxQueue) {
+    if (!spec.park && this.queue.length >= this.opts.config.settings.maxQueue) {
       throw new EngineError('QUEUE_FULL', 'queue is full');
     }
     const now = Date.now();
-    const id = newTaskId(now);
+    const id = input.shortId ? newShortTaskId(now) : newTaskId(now);
     const task: Task = {
       ...blankTask(id, action),
       submitTime: Math.floor(now / 1000),
@@ -367,7 +401,8 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
     }
     this.records.set(id, rec);
     this.summaries.set(id, { status: 'PENDING', submitTime: task.submitTime ?? 0 });
-    this.queue.push(id);
+    if (spec.park) this.armParked(rec);
+    else this.queue.push(id);
     this.opts.metrics?.queueLength.set(this.queue.length);
     this.log.info({ task: id, action, status: 'PENDING' }, 'task created');
     const pinned = spec.pinnedTo ? this.accounts.get(spec.pinnedTo) : undefined;
@@ -383,6 +418,10 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
 
   private recover(rec: TaskRecord, front: string[]): void {
     const { task, meta } = rec;
+    if (isAwaitingModal(task)) {
+      this.armParked(rec);
+      return;
+    }
     if (task.status === 'PENDING') {
       this.queue.push(task.id);
       return;
@@ -500,6 +539,16 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
     this.timers.set(rec.task.id, timer);
   }
 
+  /** A parked task fails when its account's `timeoutMinutes` pass without a release. */
+  private armParked(rec: TaskRecord): void {
+    const account = rec.meta.accountId ? this.accounts.get(rec.meta.accountId) : undefined;
+    const minutes = account?.config.timeoutMinutes ?? 10;
+    const left = Math.max(0, rec.meta.queuedAtMs + minutes * 60_000 - Date.now());
+    const timer = setTimeout(() => void this.fail(rec, parkedTimeoutReason(minutes)), left);
+    timer.unref();
+    this.timers.set(rec.task.id, timer);
+  }
+
   private expireQueued(): void {
     const maxMinutes = Math.max(0, ...[...this.accounts.values()].map((a) => a.config.timeoutMinutes));
     if (maxMinutes === 0) return;
@@ -585,7 +634,7 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
     const task = this.view(rec);
     this.emit('task', task, rec.meta.origin);
     if (rec.meta.notifyUrl && task.status !== 'PENDING' && task.status !== 'STARTED') {
-      this.opts.notifier?.notify(task, rec.meta.notifyUrl);
+      this.opts.notifier?.notify(task, rec.meta.notifyUrl, rec.meta.origin);
     }
   }
 

@@ -21,6 +21,27 @@ export interface ApiServerOptions {
   logger: Logger;
   metricsRegistry?: Registry;
   telegramWebhook?: { path: string; handle(req: IncomingMessage, res: ServerResponse): Promise<void> };
+  /** Fronts served on the same port (the `/mj` API); asked first for the paths they own. */
+  mounts?: Mount[];
+}
+
+/**
+ * A front mounted beside the seed routes. It answers the paths it owns in its own shapes; the
+ * server lends it the body reading (with its limits) and the secret comparison.
+ */
+export interface Mount {
+  owns(path: string): boolean;
+  handle(req: IncomingMessage, ctx: MountContext): Promise<void>;
+}
+
+export interface MountContext {
+  url: URL;
+  path: string;
+  method: string;
+  readJson(): Promise<{ ok: true; value: unknown } | { ok: false; status: number; message: string }>;
+  send(status: number, body: unknown, headers?: Record<string, string>): void;
+  secretRequired: boolean;
+  secretMatches(given: string): boolean;
 }
 
 export interface ApiServer {
@@ -178,6 +199,11 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       await opts.telegramWebhook.handle(req, res);
       return;
     }
+    const mount = opts.mounts?.find((m) => m.owns(path));
+    if (mount && !seedRoute(path)) {
+      await mount.handle(req, mountContext(req, res, url, path, method));
+      return;
+    }
     if (prefix) {
       if (!path.startsWith(`${prefix}/`)) throw new HttpError(404, `no route ${url.pathname}`);
       path = path.slice(prefix.length);
@@ -201,6 +227,38 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     const out = await handler({ req, url, body: () => jsonBody(req) });
     sendJson(res, out.status ?? 200, out.body);
   };
+
+  /** A seed route under `apiPrefix` wins over a mount (with `apiPrefix: "mj"` they share `/mj`). */
+  function seedRoute(path: string): boolean {
+    if (!prefix || !path.startsWith(`${prefix}/`)) return false;
+    const rest = path.slice(prefix.length);
+    return rest in routes || rest === '/metrics';
+  }
+
+  function mountContext(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    path: string,
+    method: string,
+  ): MountContext {
+    return {
+      url,
+      path,
+      method,
+      async readJson() {
+        try {
+          return { ok: true, value: await jsonBody(req) };
+        } catch (err) {
+          if (err instanceof HttpError) return { ok: false, status: err.status, message: err.message };
+          throw err;
+        }
+      },
+      send: (status, body, headers) => sendJson(res, status, body, headers),
+      secretRequired: secret !== '',
+      secretMatches: (given) => secret === '' || sameSecret(given, secret),
+    };
+  }
 
   function checkSecret(req: IncomingMessage): void {
     if (!secret) return;
