@@ -79,6 +79,8 @@ export interface EngineApi {
   hostImages(images: string[]): Promise<string[]>;
   cancel(taskId: string): Promise<Task>;
   get(taskId: string): Promise<Task | undefined>;
+  /** The task's JSON as last persisted (what `get` returns, serialised), without a copy. */
+  getJson?(taskId: string): Promise<string | undefined>;
   list(filter: { status?: TaskStatus; limit: number }): Promise<Task[]>;
   health(): Health;
   on<E extends keyof EngineEvents>(event: E, listener: (...args: EngineEvents[E]) => void): unknown;

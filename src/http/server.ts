@@ -64,7 +64,7 @@ type Handler = (ctx: {
   req: IncomingMessage;
   url: URL;
   body: () => Promise<unknown>;
-}) => Promise<{ status?: number; body: unknown }>;
+}) => Promise<{ status?: number; body: unknown; raw?: string }>;
 
 function sendJson(
   res: ServerResponse,
@@ -77,6 +77,14 @@ function sendJson(
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(text),
     ...headers,
+  });
+  res.end(text);
+}
+
+function sendText(res: ServerResponse, status: number, text: string): void {
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
   });
   res.end(text);
 }
@@ -186,6 +194,13 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
 
   async function fetchTask(id: string | null | undefined) {
     if (!id) throw new HttpError(400, 'taskId is required');
+    if (engine.getJson) {
+      // The hot read: the persisted JSON goes out as it is, no parse and no copy.
+      const json = await engine.getJson(id);
+      if (json === undefined)
+        return { status: 404, body: { code: 404, msg: `task ${id} not found`, data: null } };
+      return { body: null, raw: `{"code":0,"msg":"success","data":${json}}` };
+    }
     const task = await engine.get(id);
     if (!task) return { status: 404, body: { code: 404, msg: `task ${id} not found`, data: null } };
     return { body: { code: 0, msg: 'success', data: task } };
@@ -225,7 +240,8 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       });
     if (path !== '/health') checkSecret(req);
     const out = await handler({ req, url, body: () => jsonBody(req) });
-    sendJson(res, out.status ?? 200, out.body);
+    if (out.raw !== undefined) sendText(res, out.status ?? 200, out.raw);
+    else sendJson(res, out.status ?? 200, out.body);
   };
 
   /** A seed route under `apiPrefix` wins over a mount (with `apiPrefix: "mj"` they share `/mj`). */
