@@ -5,6 +5,7 @@
 import { compatTask, createCompatMount } from './compat/index.ts';
 import type { AccountConfig, Config } from './config.ts';
 import { enabledAccounts } from './config.ts';
+import { createConsole } from './console/index.ts';
 import { loadBannedWords } from './engine/banned-words.ts';
 import { Engine } from './engine/engine.ts';
 import { fetchImage } from './engine/guarded-fetch.ts';
@@ -35,7 +36,13 @@ export interface AppOptions {
   /** Reuse a running sandbox (tests) instead of starting one. */
   sandbox?: Sandbox;
   /** Timings for tests. */
-  engine?: { backoff?: { minMs: number; maxMs: number }; deleteGraceMs?: number; modalTimeoutMs?: number };
+  engine?: {
+    backoff?: { minMs: number; maxMs: number };
+    deleteGraceMs?: number;
+    modalTimeoutMs?: number;
+    infoRefreshMs?: number;
+    seedTimeoutMs?: number;
+  };
   notifierRetryMs?: number;
   /** Telegram pacing, small in tests. */
   telegramTiming?: Partial<TelegramTiming>;
@@ -65,6 +72,7 @@ export async function startApp(input: Config, opts: AppOptions): Promise<App> {
       useragent: config.accounts[0]?.useragent ?? 'Mozilla/5.0 (sandbox)',
       concurrency: 3,
       timeoutMinutes: 10,
+      relaxWhenFastRunsOut: true,
     }));
     config = { ...config, accounts, proxy: sandbox.proxy };
     logger.warn(
@@ -118,6 +126,7 @@ export async function startApp(input: Config, opts: AppOptions): Promise<App> {
     logger,
     metricsRegistry: metrics.registry,
     mounts: [createCompatMount({ engine, logger })],
+    console: createConsole({ engine, config, logger }),
     ...(telegram?.webhook ? { telegramWebhook: telegram.webhook } : {}),
   });
   const { url } = await api.listen();

@@ -12,6 +12,7 @@ const FORBIDDEN: Record<string, string[]> = {
   compat: ['http', 'telegram', 'console', 'sandbox'],
   telegram: ['http', 'sandbox'],
   sandbox: ['engine', 'http', 'telegram'],
+  console: ['http', 'compat', 'telegram', 'sandbox'],
 };
 
 function filesUnder(dir: string): string[] {

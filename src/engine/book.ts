@@ -86,6 +86,31 @@ export class TaskBook {
     return true;
   }
 
+  /**
+   * Adds a late fact to a finished task (its seed, SPEC §14): written in order like any change
+   * and published once written, but not announced (the task's status does not change). Rejects
+   * when the write fails.
+   */
+  async annotate(rec: TaskRecord, change: Change): Promise<void> {
+    const id = rec.task.id;
+    change(rec.task, rec.meta);
+    const json = JSON.stringify(rec.task);
+    this.lastJson.set(id, json);
+    const whole = recordJson(json, rec.meta);
+    const status = rec.task.status;
+    const next = (this.chains.get(id) ?? Promise.resolve())
+      .then(() => this.opts.store.saveJson(id, whole))
+      .then(() => {
+        this.published.set(id, { json, status, task: undefined });
+      });
+    const tail = next.catch(() => {});
+    this.chains.set(id, tail);
+    void tail.then(() => {
+      if (this.chains.get(id) === tail) this.chains.delete(id);
+    });
+    await next;
+  }
+
   /** Resolves once every write of the task queued so far is done (or failed and logged). */
   settled(id: string): Promise<void> {
     return this.chains.get(id) ?? Promise.resolve();

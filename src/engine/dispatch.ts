@@ -8,6 +8,7 @@ import { messageDeleteSchema, messageSchema } from '../discord/types.ts';
 import type { Logger } from '../log.ts';
 import { isMidjourneyAuthor } from '../midjourney/index.ts';
 import type { Account } from './account.ts';
+import type { AccountCare } from './account-care.ts';
 import type { TaskBook } from './book.ts';
 import { applyMessage, type FollowContext } from './follow.ts';
 import type { TaskIndex } from './matcher.ts';
@@ -23,6 +24,8 @@ export interface DispatchDeps {
   scheduler: Scheduler;
   follow: FollowContext;
   modals: ModalWaiters;
+  /** Sees every Midjourney message of the account first: /info, /settings, seed DMs, moderation. */
+  care: AccountCare;
   logger: Logger;
   metrics: EngineMetrics | undefined;
   liveRecord(id: string): TaskRecord | undefined;
@@ -37,7 +40,14 @@ export class DiscordDispatch {
     try {
       if (t === 'MESSAGE_CREATE' || t === 'MESSAGE_UPDATE') {
         // Cheap checks first: most traffic of a busy channel concerns no task of ours.
-        if (!isOwnChannel(d, account.id)) return;
+        if (!isOwnChannel(d, account.id)) {
+          // Midjourney's DMs (the seed) come from another channel.
+          if (t === 'MESSAGE_CREATE' && isFromMidjourney(d)) {
+            const dm = messageSchema.safeParse(d);
+            if (dm.success) this.deps.care.handle(account, dm.data);
+          }
+          return;
+        }
         const parsed = messageSchema.safeParse(d);
         if (parsed.success) this.onMessage(account, parsed.data, t === 'MESSAGE_UPDATE');
       } else if (t === 'MESSAGE_DELETE') {
@@ -56,6 +66,7 @@ export class DiscordDispatch {
 
   onMessage(account: Account, msg: DiscordMessage, isUpdate: boolean): void {
     if (msg.channel_id !== account.id) return;
+    if (this.deps.care.handle(account, msg)) return;
     const { index } = this.deps;
     const known = index.taskForMessage(msg.id);
     if (!isMidjourneyAuthor(msg) && !(isUpdate && known && !msg.author)) return;
@@ -96,6 +107,8 @@ export class DiscordDispatch {
     const nonce = typeof ev.nonce === 'string' ? ev.nonce : undefined;
     const taskId = nonce ? this.deps.index.taskForNonce(nonce) : undefined;
     const rec = taskId ? this.deps.liveRecord(taskId) : undefined;
+    // A click that opens a form only in remix mode learns here that it did not.
+    if (t === 'INTERACTION_SUCCESS' && nonce) this.deps.modals.noModal(nonce);
     if (t === 'INTERACTION_CREATE' || t === 'INTERACTION_SUCCESS') {
       if (rec && typeof ev.id === 'string' && rec.meta.interactionId !== ev.id) {
         const interactionId = ev.id;
@@ -136,10 +149,13 @@ export class DiscordDispatch {
     }
   }
 
-  /** A disabled account fails what it runs and what waits pinned to it, with its reason. */
-  onAccountDisabled(account: Account, reason: string | null): void {
-    const why = `account ${account.id} unavailable: ${reason ?? 'disabled'}`;
-    for (const id of [...account.running]) {
+  /**
+   * A disabled account fails what it runs and what waits pinned to it, with its reason; a paused
+   * one (a timed block, SPEC §14) only what waits pinned to it: its running jobs may still finish.
+   */
+  onAccountDisabled(account: Account, reason: string | null, paused = false): void {
+    const why = `account ${account.id} unavailable: ${reason ?? (paused ? 'paused' : 'disabled')}`;
+    for (const id of paused ? [] : [...account.running]) {
       const rec = this.deps.liveRecord(id);
       if (rec) void this.deps.fail(rec, why);
     }
@@ -152,6 +168,13 @@ export class DiscordDispatch {
       }
     }
   }
+}
+
+/** Whether a message payload's author is one of the Midjourney bots, read without validating. */
+function isFromMidjourney(d: unknown): boolean {
+  const author = typeof d === 'object' && d !== null ? (d as { author?: unknown }).author : undefined;
+  const id = typeof author === 'object' && author !== null ? (author as { id?: unknown }).id : undefined;
+  return typeof id === 'string' && isMidjourneyAuthor({ author: { id } });
 }
 
 /** Whether a message payload is of the account's channel, read without validating the rest. */

@@ -10,8 +10,9 @@ import { EventEmitter } from 'node:events';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { Action } from '../midjourney/actions.ts';
-import { parseCustomId } from '../midjourney/index.ts';
+import { fixParameterDashes, isVideoPrompt, parseCustomId } from '../midjourney/index.ts';
 import { Account } from './account.ts';
+import { AccountCare } from './account-care.ts';
 import type {
   ActionInput,
   BlendInput,
@@ -21,7 +22,9 @@ import type {
   EngineEvents,
   Health,
   ImagineInput,
+  ShortenInput,
   TaskOrigin,
+  VideoInput,
 } from './api.ts';
 import { type Change, TaskBook } from './book.ts';
 import { DiscordDispatch } from './dispatch.ts';
@@ -58,6 +61,10 @@ export interface EngineOptions {
   modalTimeoutMs?: number;
   /** Grace after Midjourney deletes a progress message before a job without result is failed. */
   deleteGraceMs?: number;
+  /** How often each account asks `/info` and `/settings` (SPEC §14: 30 min); 0: never. */
+  infoRefreshMs?: number;
+  /** How long a seed DM may take (default 30 s). */
+  seedTimeoutMs?: number;
 }
 
 /** The engine behind every front. */
@@ -73,11 +80,20 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
   private stopping = false;
   private readonly submitCtx: SubmitContext;
   private readonly followCtx: FollowContext;
+  private readonly care: AccountCare;
 
   constructor(private readonly opts: EngineOptions) {
     super();
     this.log = opts.logger.child({ room: 'engine' });
     this.commands = new CommandTable(opts.config.midjourney.commands);
+    this.care = new AccountCare({
+      commands: this.commands,
+      logger: this.log,
+      infoRefreshMs: opts.infoRefreshMs ?? 30 * 60_000,
+      // The sandbox's clock runs `speed` times faster; its blocks do too.
+      blockScale: opts.mode === 'sandbox' ? opts.config.sandbox.speed : 1,
+      seedTimeoutMs: opts.seedTimeoutMs ?? 30_000,
+    });
     this.book = new TaskBook({
       store: opts.store,
       logger: this.log,
@@ -113,6 +129,7 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
       requeue: (rec, account) => this.scheduler.requeue(rec, account),
       disableAccount: (account, reason) => account.disable(reason),
       clickCancel: (rec, account) => clickCancel(this.submitCtx, rec, account),
+      relaxFallback: (rec, account) => this.relaxFallback(rec, account),
       index: this.index,
       logger: this.log,
       deleteGraceMs: opts.deleteGraceMs ?? 3000,
@@ -124,6 +141,7 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
       scheduler: this.scheduler,
       follow: this.followCtx,
       modals: this.submitCtx.modals,
+      care: this.care,
       logger: this.log,
       metrics: opts.metrics,
       liveRecord: (id) => this.liveRecord(id),
@@ -161,6 +179,7 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
   /** Stops taking work, lets stored state settle, closes every socket. */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.care.stop();
     this.scheduler.stop();
     await this.book.flush();
     await Promise.allSettled([...this.accounts.values()].map((a) => a.stop()));
@@ -170,8 +189,55 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
   // ---------------------------------------------------------------- intake
 
   async imagine(input: ImagineInput): Promise<Task> {
-    this.checkPrompt(input.prompt);
-    return this.create('IMAGINE', input, { prompt: input.prompt, images: input.images ?? [], params: {} });
+    const prompt = fixParameterDashes(input.prompt);
+    this.checkPrompt(prompt);
+    // `--video` makes it a video job (SPEC §14); it is still sent as `/imagine`.
+    return this.create(isVideoPrompt(prompt) ? 'VIDEO' : 'IMAGINE', input, {
+      prompt,
+      images: input.images ?? [],
+      params: {},
+      bot: input.bot ?? 'midjourney',
+    });
+  }
+
+  async shorten(input: ShortenInput): Promise<Task> {
+    const prompt = fixParameterDashes(input.prompt);
+    this.checkPrompt(prompt);
+    return this.create('SHORTEN', input, { prompt, images: [], params: {}, bot: input.bot ?? 'midjourney' });
+  }
+
+  async video(input: VideoInput): Promise<Task> {
+    const prompt = fixParameterDashes(input.prompt);
+    this.checkPrompt(prompt);
+    const params: Record<string, unknown> = { motion: input.motion };
+    if (input.loop && !input.endImage) params.loop = true;
+    if (input.batchSize) params.batchSize = input.batchSize;
+    const images = input.endImage ? [input.image, input.endImage] : [input.image];
+    return this.create('VIDEO', input, { prompt, images, params });
+  }
+
+  async seed(taskId: string): Promise<string> {
+    const rec = await this.getRecord(taskId);
+    if (!rec) throw new EngineError('NOT_FOUND', `task ${taskId} not found`);
+    if (rec.task.seed) return rec.task.seed;
+    if (rec.task.status !== 'FINISHED' || !rec.task.messageId) {
+      throw new EngineError(
+        'CONFLICT',
+        `task ${taskId} is ${rec.task.status} and has no result to read a seed from`,
+      );
+    }
+    const account = rec.task.discordId ? this.accounts.get(rec.task.discordId) : undefined;
+    if (!account || account.state === 'disabled') {
+      throw new EngineError(
+        'NO_ACCOUNT',
+        `account ${rec.task.discordId ?? '?'} of task ${taskId} is not available`,
+      );
+    }
+    return this.care.seedOf(rec, account, (r, seed) =>
+      this.book.annotate(r, (t) => {
+        t.seed = seed;
+      }),
+    );
   }
 
   async describe(input: DescribeInput): Promise<Task> {
@@ -369,7 +435,7 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
     }
     this.log.info({ task: id, action, status: 'PENDING' }, 'task created');
     const pinned = spec.pinnedTo ? this.accounts.get(spec.pinnedTo) : undefined;
-    if (spec.pinnedTo && (!pinned || pinned.state === 'disabled')) {
+    if (spec.pinnedTo && (!pinned || pinned.state === 'disabled' || pinned.state === 'paused')) {
       giveBack();
       return this.fail(rec, `account ${spec.pinnedTo} unavailable: ${pinned?.reason ?? 'not configured'}`);
     }
@@ -379,6 +445,20 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
     const view = this.book.view(id) as Task;
     this.emit('task', view, rec.meta.origin);
     return view;
+  }
+
+  /** Out of fast hours (SPEC §14): switch the account to relax and put the task back, first in line. */
+  private relaxFallback(rec: TaskRecord, account: Account): void {
+    void this.care.switchToRelax(account).then((ok) => {
+      if (!ok) {
+        void this.fail(rec, '[Credits exhausted] no fast hours left, and relax mode could not be set');
+        return;
+      }
+      this.scheduler.requeue(rec, account);
+      // Unlike `Queue full`, nothing is to wait for: relax mode takes the job now.
+      account.busyUntil = 0;
+      this.scheduler.scheduleDrain();
+    });
   }
 
   /** The Discord side of a task that took a slot; SUBMITTED once Discord accepted it. */
@@ -452,14 +532,18 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
     this.log.info({ account: account.id, state, reason }, 'account state');
     this.updateAccountGauge();
     this.emit('account', account.health(0));
-    if (state === 'ready') this.scheduler.scheduleDrain();
+    if (state === 'ready') {
+      this.care.onReady(account);
+      this.scheduler.scheduleDrain();
+    }
     if (state === 'disabled') this.dispatch.onAccountDisabled(account, reason);
+    if (state === 'paused') this.dispatch.onAccountDisabled(account, reason, true);
   }
 
   private updateAccountGauge(): void {
     const g = this.opts.metrics?.accounts;
     if (!g) return;
-    for (const s of ['connecting', 'ready', 'reconnecting', 'disabled']) {
+    for (const s of ['connecting', 'ready', 'reconnecting', 'paused', 'disabled']) {
       g.set({ state: s }, [...this.accounts.values()].filter((a) => a.state === s).length);
     }
   }

@@ -11,7 +11,7 @@ export type EngineErrorCode =
   | 'NO_ACCOUNT'
   | 'STORE_FAILED'
   | 'USER_LIMIT'
-  | 'UPLOAD_FAILED';
+  | 'UPSTREAM_FAILED';
 
 const STATUS: Record<EngineErrorCode, number> = {
   INVALID_INPUT: 400,
@@ -22,7 +22,7 @@ const STATUS: Record<EngineErrorCode, number> = {
   USER_LIMIT: 429,
   NO_ACCOUNT: 503,
   STORE_FAILED: 503,
-  UPLOAD_FAILED: 502,
+  UPSTREAM_FAILED: 502,
 };
 
 export class EngineError extends Error {

@@ -8,6 +8,7 @@ import {
   classifyNotice,
   extractJobHash,
   isPreviewAttachment,
+  isVideoAttachment,
   parseContent,
   parseDescribePrompts,
   resultButtons,
@@ -29,6 +30,8 @@ export interface FollowContext {
   requeue(rec: TaskRecord, account: Account): void;
   disableAccount(account: Account, reason: string): void;
   clickCancel(rec: TaskRecord, account: Account): Promise<void>;
+  /** Fast hours ran out: switch the account to relax and run the task again (SPEC §14). */
+  relaxFallback(rec: TaskRecord, account: Account): void;
   isLive(taskId: string): boolean;
 }
 
@@ -47,7 +50,18 @@ export function applyMessage(
   if (notice) {
     switch (notice.kind) {
       case 'fail':
+      case 'moderation':
+      case 'block':
+        // The account side (Acknowledge, the pause) is done where every account message is seen.
         void ctx.fail(rec, notice.reason);
+        return;
+      case 'credits':
+        if (account.config.relaxWhenFastRunsOut) {
+          ctx.relaxFallback(rec, account);
+        } else {
+          void ctx.fail(rec, notice.reason);
+          ctx.disableAccount(account, notice.title);
+        }
         return;
       case 'account':
         void ctx.fail(rec, notice.reason);
@@ -70,7 +84,7 @@ export function applyMessage(
   }
 
   const hash = extractJobHash(msg);
-  if (rec.task.action === 'DESCRIBE') {
+  if (rec.task.action === 'DESCRIBE' || rec.task.action === 'SHORTEN') {
     const embed = msg.embeds?.[0];
     const prompts = embed?.description ? parseDescribePrompts(embed.description) : [];
     if (prompts.length > 0 && embed?.description) {
@@ -101,11 +115,18 @@ export function applyMessage(
   const inProgress = parsed.status === 'waiting' || parsed.status === 'running' || parsed.status === 'paused';
   if (result && !inProgress) {
     ctx.index.addMessage(msg.id, rec.task.id);
+    const videos = attachments.filter((a) => isVideoAttachment(a));
+    // A video result: the videos, and as image the still Midjourney may send beside them.
+    const still = videos.length > 0 ? (attachments.find((a) => !isVideoAttachment(a)) ?? null) : result;
     ctx.finish(rec, (t, m) => {
       t.messageId = msg.id;
       t.messageHash = hash ?? t.messageHash;
-      t.imageRawUrl = result.url;
-      t.imageUrl = replaceCdn(result.url, ctx.cdnOrigin);
+      if (videos.length > 0) {
+        t.videoUrls = videos.map((v) => ({ url: replaceCdn(v.url, ctx.cdnOrigin) }));
+        t.videoUrl = t.videoUrls[0]?.url ?? null;
+      }
+      t.imageRawUrl = still?.url ?? null;
+      t.imageUrl = still ? replaceCdn(still.url, ctx.cdnOrigin) : null;
       t.buttons = buttonsOf(msg);
       t.finalPrompt = parsed.prompt ?? t.finalPrompt;
       m.messageFlags = msg.flags ?? 0;

@@ -24,6 +24,6 @@ export async function hostImages(
     const urls = await uploadAndHost(ctx, best, images);
     return urls.map((u) => replaceCdn(u, cdnOrigin));
   } catch (err) {
-    throw new EngineError('UPLOAD_FAILED', `upload failed: ${(err as Error).message}`);
+    throw new EngineError('UPSTREAM_FAILED', `upload failed: ${(err as Error).message}`);
   }
 }

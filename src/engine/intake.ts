@@ -22,6 +22,8 @@ export interface TaskSpec {
   customPrompt?: string | undefined;
   /** Prepared, not queued: waits for its form (MODAL) outside the queue. */
   park?: boolean;
+  /** Which Midjourney bot runs it (SPEC §14); follow-ups take their parent's. */
+  bot?: Task['bot'];
 }
 
 /**
@@ -65,6 +67,7 @@ export function actionSpec(
       mask: input.mask,
       customPrompt: prompt || undefined,
       park,
+      bot: parent.task.bot,
     },
   };
 }
@@ -87,6 +90,7 @@ export function newRecord(
     images: spec.images.map(describeImageInput),
     discordId: spec.pinnedTo ?? null,
     data: input.data === undefined ? null : input.data,
+    bot: spec.bot ?? 'midjourney',
   };
   const rec: TaskRecord = {
     task,

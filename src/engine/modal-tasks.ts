@@ -7,7 +7,7 @@
  * prompt and mask, or fails once its account's `timeoutMinutes` pass. The checks of a follow-up's
  * prompt live here so that an action and a release refuse exactly the same inputs.
  */
-import type { CustomIdInfo } from '../midjourney/index.ts';
+import { type CustomIdInfo, fixParameterDashes } from '../midjourney/index.ts';
 import { EngineError } from './errors.ts';
 import type { Task } from './task.ts';
 
@@ -29,7 +29,7 @@ export function followUpPrompt(
   input: { prompt?: string | undefined; mask?: string | undefined },
   parent: Task,
 ): string {
-  let prompt = input.prompt?.trim() ?? '';
+  let prompt = fixParameterDashes(input.prompt?.trim() ?? '');
   if (info.action === 'ZOOMOUT_CUSTOM') {
     const m = /--zoom\s+(\d+(?:\.\d+)?)/.exec(prompt);
     const zoom = m ? Number(m[1]) : Number.NaN;
@@ -45,6 +45,12 @@ export function followUpPrompt(
     prompt = parent.prompts[info.index - 1] ?? '';
     if (!prompt)
       throw new EngineError('INVALID_INPUT', `task ${parent.id} has no described prompt ${info.index}`);
+  }
+  if (info.action === 'IMAGINE' && parent.action === 'SHORTEN' && !prompt) {
+    // A shortened prompt's button imagines that prompt (unless the caller gave another).
+    prompt = parent.prompts[info.index - 1] ?? '';
+    if (!prompt)
+      throw new EngineError('INVALID_INPUT', `task ${parent.id} has no shortened prompt ${info.index}`);
   }
   return prompt;
 }

@@ -11,7 +11,15 @@ import type { EngineApi } from '../engine/api.ts';
 import { EngineError } from '../engine/errors.ts';
 import { TASK_STATUSES, type TaskStatus } from '../engine/task.ts';
 import type { Logger } from '../log.ts';
-import { actionBody, blendBody, describeBody, imagineBody, taskIdBody, ValidationError } from './schemas.ts';
+import {
+  actionBody,
+  blendBody,
+  describeBody,
+  imagineBody,
+  shortenBody,
+  taskIdBody,
+  ValidationError,
+} from './schemas.ts';
 
 const MAX_BODY = 64 * 1024 * 1024;
 
@@ -21,6 +29,12 @@ export interface ApiServerOptions {
   logger: Logger;
   metricsRegistry?: Registry;
   telegramWebhook?: { path: string; handle(req: IncomingMessage, res: ServerResponse): Promise<void> };
+  /** The web console: answers `/` and `/console/...` itself (before the prefix applies). */
+  console?: {
+    handles(path: string): boolean;
+    handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+    close(): void;
+  };
   /** Fronts served on the same port (the `/mj` API); asked first for the paths they own. */
   mounts?: Mount[];
 }
@@ -156,6 +170,17 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     '/image/blend': {
       POST: async ({ body }) => submitted((await engine.blend(blendBody(await body()))).id),
     },
+    '/image/shorten': {
+      POST: async ({ body }) => submitted((await engine.shorten(shortenBody(await body()))).id),
+    },
+    '/task/seed': {
+      GET: async ({ url }) => {
+        const id = url.searchParams.get('taskId');
+        if (!id) throw new HttpError(400, 'taskId is required');
+        const seed = await engine.seed(id);
+        return { body: { code: 0, msg: 'success', taskId: id, data: seed } };
+      },
+    },
     '/task/fetch': {
       GET: async ({ url }) => fetchTask(url.searchParams.get('taskId')),
       POST: async ({ url, body }) => {
@@ -212,6 +237,10 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     const method = req.method ?? 'GET';
     if (opts.telegramWebhook && path === opts.telegramWebhook.path) {
       await opts.telegramWebhook.handle(req, res);
+      return;
+    }
+    if (opts.console?.handles(url.pathname)) {
+      await opts.console.handle(req, res);
       return;
     }
     const mount = opts.mounts?.find((m) => m.owns(path));
@@ -324,6 +353,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       return { url: `http://${host}:${addr.port}` };
     },
     async close() {
+      opts.console?.close();
       server.closeIdleConnections();
       await new Promise<void>((r) => server.close(() => r()));
       server.closeAllConnections();
