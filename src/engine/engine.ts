@@ -29,7 +29,7 @@ import type {
 import { type Change, TaskBook } from './book.ts';
 import { DiscordDispatch } from './dispatch.ts';
 import { EngineError } from './errors.ts';
-import { failReasonOf } from './fail-reasons.ts';
+import { describeRefusal, failReasonOf } from './fail-reasons.ts';
 import type { FollowContext } from './follow.ts';
 import { hostImages } from './hosting.ts';
 import { newShortTaskId, newTaskId } from './ids.ts';
@@ -323,11 +323,17 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
       m.cancelRequested = true;
     });
     const account = rec.meta.accountId ? this.accounts.get(rec.meta.accountId) : undefined;
-    if (account && rec.task.messageHash && rec.meta.progressMessageId) {
+    if (account && rec.task.messageHash && (rec.meta.cancelMessageId || rec.meta.progressMessageId)) {
       try {
         await clickCancel(this.submitCtx, rec, account);
       } catch (err) {
-        this.log.warn({ task: taskId, err: (err as Error).message }, 'cancel click failed');
+        // The job still runs (and costs): it stays tracked, and the caller hears Discord's reason.
+        this.book.mutate(rec, (_t, m) => {
+          m.cancelRequested = false;
+        });
+        const why = describeRefusal(err);
+        this.log.warn({ task: taskId, err: why }, 'Discord refused the cancel click');
+        throw new EngineError('UPSTREAM_FAILED', `Discord refused to cancel the job: ${why}`);
       }
     }
     return this.fail(rec, 'cancelled');

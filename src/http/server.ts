@@ -249,8 +249,10 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       return;
     }
     if (prefix) {
-      if (!path.startsWith(`${prefix}/`)) throw new HttpError(404, `no route ${url.pathname}`);
-      path = path.slice(prefix.length);
+      // Health checks and scrapers expect these at the root whatever the prefix (SPEC §5.1).
+      if (path.startsWith(`${prefix}/`)) path = path.slice(prefix.length);
+      else if (path !== '/health' && path !== '/metrics')
+        throw new HttpError(404, `no route ${url.pathname}`);
     }
     if (path === '/metrics' && opts.metricsRegistry) {
       if (method !== 'GET')
