@@ -56,7 +56,6 @@ const OWNED = /^\/mj(?:-(?:fast|relax|turbo)\/mj)?(?:\/|$)/;
 
 /** Builds the `/mj` front over the engine. */
 export function createCompatMount(opts: CompatOptions): CompatMount {
-  const log = opts.logger.child({ room: 'compat' });
   const routes: Route[] = [...submitRoutes(opts.engine), ...taskRoutes(opts.engine)];
 
   function authorized(req: IncomingMessage, ctx: MountContext): boolean {
@@ -104,12 +103,9 @@ export function createCompatMount(opts: CompatOptions): CompatMount {
       try {
         out = await answer(req, ctx);
       } catch (err) {
-        if (err instanceof CompatError) {
-          out = envelope(err.code, err.message, null, err.properties, err.status);
-        } else {
-          log.error({ err: (err as Error).message, url: req.url }, 'compat request failed');
-          out = envelope(CODE.FAILED, 'internal error', null, {}, 500);
-        }
+        // Anything else (a client gone mid-body, a bug) is the server's to answer and log.
+        if (!(err instanceof CompatError)) throw err;
+        out = envelope(err.code, err.message, null, err.properties, err.status);
       }
       ctx.send(out.status, out.body, out.headers);
     },

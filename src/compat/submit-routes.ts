@@ -3,10 +3,11 @@
  * ids and compat-shaped callbacks; buttons that need a form answer code 21 with a parked MODAL
  * task, which `/submit/modal` runs.
  */
+import type { z } from 'zod';
 import type { CommonInput, EngineApi } from '../engine/api.ts';
 import { isAwaitingModal } from '../engine/modal-tasks.ts';
 import { isTerminal, type Task } from '../engine/task.ts';
-import { type CustomIdInfo, parseCustomId } from '../midjourney/index.ts';
+import { type CustomIdInfo, parseCustomId, REMIXABLE_ACTIONS } from '../midjourney/index.ts';
 import { CODE, type CompatAnswer, CompatError, envelope, viaEngine } from './envelope.ts';
 import type { Route } from './router.ts';
 import {
@@ -17,10 +18,12 @@ import {
   imagineSchema,
   modalSchema,
   parseBody,
+  shortenSchema,
   simpleChangeSchema,
   uploadSchema,
+  videoSchema,
 } from './schemas.ts';
-import { withSpeed } from './speed.ts';
+import { type Speed, withSpeed } from './speed.ts';
 
 /** The envelope of a task just handed to the engine: 1 when an account took it, 22 when it waits. */
 async function accepted(engine: EngineApi, task: Task): Promise<CompatAnswer> {
@@ -43,21 +46,15 @@ function commonOf(b: { notifyHook?: string | null; state?: string | null }): Com
   };
 }
 
-const REMIXABLE = new Set<string>(['VARIATION', 'VARIATION_STRONG', 'VARIATION_SUBTLE', 'REROLL']);
-
-function remixable(action: string): boolean {
-  return REMIXABLE.has(action) || action.startsWith('PAN');
-}
-
-/** Whether the account has Midjourney's remix on (reported by the engine when it knows). */
+/** Whether the account has Midjourney's remix on (reported by the engine once it knows). */
 function remixOn(engine: EngineApi, accountId: string | null): boolean {
-  const acc = engine.health().accounts.find((a) => a.id === accountId);
-  return (acc as { remix?: unknown } | undefined)?.remix === true;
+  return engine.health().accounts.find((a) => a.id === accountId)?.remix === true;
 }
 
 /** The text Midjourney's form would be pre-filled with (`properties.finalPrompt` of code 21). */
 export function formPrompt(parent: Task, info: CustomIdInfo): string {
-  if (info.action === 'PIC_READER') return parent.prompts[info.index - 1] ?? '';
+  if (info.action === 'PIC_READER' || parent.action === 'SHORTEN')
+    return parent.prompts[info.index - 1] ?? '';
   if (info.action === 'ZOOMOUT_CUSTOM') return `${parent.prompt.replace(/\s*--zoom\s+\S+/g, '')} --zoom 2`;
   return parent.prompt;
 }
@@ -78,7 +75,7 @@ async function press(
   const info = parseCustomId(customId);
   if (!info)
     throw new CompatError(CODE.INVALID, `customId ${customId} is not a Midjourney button we can press`);
-  const remix = remixable(info.action) && remixOn(engine, parent.discordId);
+  const remix = REMIXABLE_ACTIONS.has(info.action) && remixOn(engine, parent.discordId);
   const input = { taskId: parent.id, customId, ...commonOf(b) };
   if (info.step !== 'click' || remix) {
     const parked = await viaEngine(() => engine.prepare(input));
@@ -102,6 +99,46 @@ function changeButton(parent: Task, action: 'UPSCALE' | 'VARIATION' | 'REROLL', 
   throw new CompatError(CODE.INVALID, `task ${parent.id} has no ${name} button`);
 }
 
+/**
+ * `/submit/video`: a new video from a start image, or (`action: "extend"`) the parent video's
+ * extend button for `index` (and `motion`, when given).
+ */
+async function video(
+  engine: EngineApi,
+  b: z.infer<typeof videoSchema>,
+  speed: Speed | null,
+): Promise<CompatAnswer> {
+  if (b.action === 'extend') {
+    if (!b.taskId) throw new CompatError(CODE.INVALID, 'taskId is required to extend a video');
+    const parent = await parentTask(engine, b.taskId);
+    const index = b.index || 1;
+    const motion = b.motion ? `animate_${b.motion}_extend` : 'animate_(?:high|low)_extend';
+    const pattern = new RegExp(`^MJ::JOB::${motion}::${index}::`);
+    const button = parent.buttons.flat().find((x) => pattern.test(x.custom_id));
+    if (!button)
+      throw new CompatError(CODE.INVALID, `task ${parent.id} has no extend button for video ${index}`);
+    return press(engine, parent, button.custom_id, b);
+  }
+  const image = b.image || b.base64;
+  if (!image) throw new CompatError(CODE.INVALID, 'image is required (or base64)');
+  if (!b.motion) throw new CompatError(CODE.INVALID, 'motion is required (low or high)');
+  const prompt = withSpeed(b.prompt ?? '', speed);
+  const task = await viaEngine(
+    () =>
+      engine.video({
+        prompt,
+        image,
+        motion: b.motion as 'low' | 'high',
+        ...(b.endImage ? { endImage: b.endImage } : {}),
+        ...(b.loop ? { loop: true } : {}),
+        ...(b.batchSize ? { batchSize: b.batchSize } : {}),
+        ...commonOf(b),
+      }),
+    prompt,
+  );
+  return accepted(engine, task);
+}
+
 const NOT_ON_DISCORD: Record<string, string> = {
   edits: "Midjourney's editor",
   retexture: "Midjourney's retexture",
@@ -117,10 +154,9 @@ export function submitRoutes(engine: EngineApi): Route[] {
         POST: async (r) => {
           const b = parseBody(imagineSchema, await r.body());
           const prompt = withSpeed(b.prompt, r.speed);
-          if (b.botType === 'NIJI_JOURNEY')
-            throw new CompatError(CODE.INVALID, 'botType NIJI_JOURNEY is not supported yet');
+          const bot = b.botType === 'NIJI_JOURNEY' ? 'niji' : 'midjourney';
           const task = await viaEngine(
-            () => engine.imagine({ prompt, images: b.base64Array ?? [], ...commonOf(b) }),
+            () => engine.imagine({ prompt, images: b.base64Array ?? [], bot, ...commonOf(b) }),
             prompt,
           );
           return accepted(engine, task);
@@ -208,6 +244,24 @@ export function submitRoutes(engine: EngineApi): Route[] {
           return accepted(engine, task);
         },
       },
+    },
+    {
+      pattern: /^\/mj\/submit\/shorten$/,
+      methods: {
+        POST: async (r) => {
+          const b = parseBody(shortenSchema, await r.body());
+          const bot = b.botType === 'NIJI_JOURNEY' ? 'niji' : 'midjourney';
+          const task = await viaEngine(
+            () => engine.shorten({ prompt: b.prompt, bot, ...commonOf(b) }),
+            b.prompt,
+          );
+          return accepted(engine, task);
+        },
+      },
+    },
+    {
+      pattern: /^\/mj\/submit\/video$/,
+      methods: { POST: async (r) => video(engine, parseBody(videoSchema, await r.body()), r.speed) },
     },
     {
       pattern: /^\/mj\/submit\/upload-discord-images$/,

@@ -84,6 +84,18 @@ export function taskRoutes(engine: EngineApi): Route[] {
       },
     },
     {
+      pattern: /^\/mj\/task\/(\d{1,30})\/image-seed$/,
+      methods: {
+        GET: async (r) => {
+          const id = r.params[0] ?? '';
+          if (!(await viaEngine(() => engine.get(id))))
+            return envelope(CODE.NOT_FOUND, `task ${id} not found`, null, {}, 404);
+          const seed = await viaEngine(() => engine.seed(id));
+          return envelope(CODE.SUBMITTED, 'success', seed);
+        },
+      },
+    },
+    {
       pattern: /^\/mj\/task\/(\d{1,30})\/cancel$/,
       methods: {
         POST: async (r) => {

@@ -14,7 +14,7 @@ import type { Logger } from '../log.ts';
 import { jsonBody } from './body.ts';
 import { onClientError } from './client-error.ts';
 import { ClientAbortedError, cleanText, HttpError } from './errors.ts';
-import { seedBodyBounds } from './limits.ts';
+import { compatBodyBounds, seedBodyBounds } from './limits.ts';
 import {
   actionBody,
   blendBody,
@@ -194,6 +194,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   }
 
   const bodyBounds = seedBodyBounds(config.settings.maxImageBytes);
+  const mountBounds = compatBodyBounds(config.settings.maxImageBytes);
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = requestTarget(req.url);
@@ -260,9 +261,10 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       method,
       async readJson() {
         try {
-          return { ok: true, value: await jsonBody(req) };
+          return { ok: true, value: await jsonBody(req, mountBounds, path) };
         } catch (err) {
-          if (err instanceof HttpError) return { ok: false, status: err.status, message: err.message };
+          if (err instanceof HttpError)
+            return { ok: false, status: err.status, message: cleanText(err.message) };
           throw err;
         }
       },

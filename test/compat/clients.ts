@@ -10,6 +10,7 @@ import { renderImage } from '../../src/sandbox/png.ts';
 export interface CompatTaskJson {
   id: string;
   action: string;
+  customId: string;
   status: string;
   progress: string;
   submitTime: number | null;

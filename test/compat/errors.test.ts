@@ -54,6 +54,8 @@ describe('/mj refusals, auth and the two APIs side by side', () => {
       [{ prompt: 'x', notifyHook: 'ftp://x' }, /^notifyHook /],
       ['{not json', /invalid JSON/],
       [[1, 2], /body must be a JSON object/],
+      [{ prompt: 'x', accountFilter: { a: { b: { c: { d: 1 } } } } }, /^accountFilter is nested too deep$/],
+      [{ prompt: 'x', state: 'é'.repeat(30_000) }, /^state is larger than/],
     ];
     for (const [body, want] of cases) {
       const r = await submit('/mj/submit/imagine', body);
