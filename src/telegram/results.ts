@@ -5,18 +5,22 @@
  * a document, and if that fails too, as a link: a final result is never silently dropped.
  */
 import type { Task } from '../engine/task.ts';
+import { gridImages, isGrid } from './album.ts';
 import { OWN } from './callback-keys.ts';
 import type { FrontContext } from './context.ts';
+import type { Tr } from './i18n/index.ts';
 import { type InlineKeyboard, inlineKeyboard, resultButtons } from './keyboard.ts';
 import { type FetchedBytes, fetchBytes, fileNameOf } from './media.ts';
 import { apiFailure } from './sender.ts';
-import { cut, describeText, failureText, resultCaption, TEXT_LIMIT } from './texts.ts';
+import { cut, describeText, failureText, resultCaption, shownPrompt, TEXT_LIMIT } from './texts.ts';
 
 /** Where a result goes. */
 export interface ResultTarget {
   chatId: number;
   ownerId: number;
   replyTo: number | null;
+  /** The language of the job's owner. */
+  t: Tr;
 }
 
 /** Telegram's upload limits: photos 10 MB, documents 50 MB. */
@@ -45,15 +49,15 @@ function replyParams(replyTo: number | null, multipart: boolean): Record<string,
 /** Sends the final message(s) of a finished or failed task; returns the ids of what was sent. */
 export async function deliverFinal(ctx: FrontContext, task: Task, target: ResultTarget): Promise<number[]> {
   if (task.status === 'FAILED') {
-    return [await sendText(ctx, target, failureText(task), undefined)];
+    return [await sendText(ctx, target, failureText(target.t, task), undefined)];
   }
   const keyOf = (customId: string) =>
     ctx.keys.create({ taskId: task.id, customId, ownerId: target.ownerId, chatId: target.chatId });
   const keyboard = await inlineKeyboard(resultButtons(task), keyOf);
   if (task.action === 'DESCRIBE') {
-    return [await sendText(ctx, target, describeText(task), keyboard)];
+    return [await sendText(ctx, target, describeText(target.t, task), keyboard)];
   }
-  const caption = resultCaption(task);
+  const caption = resultCaption(target.t, task);
   const url = task.imageUrl;
   let image: FetchedBytes | undefined;
   if (url) {
@@ -64,6 +68,10 @@ export async function deliverFinal(ctx: FrontContext, task: Task, target: Result
     }
   }
   if (!image || !url) return [await sendLink(ctx, target, caption, url, keyboard)];
+  if (isGrid(task) && (await ctx.prefs.get(target.ownerId)).album) {
+    const ids = await sendAlbum(ctx, task, target, image.bytes, caption, keyboard);
+    if (ids) return ids;
+  }
   const filename = fileNameOf(url, `${task.id}.png`);
   const sent: number[] = [];
   let asDocument = image.bytes.length > PHOTO_MAX;
@@ -88,6 +96,51 @@ export async function deliverFinal(ctx: FrontContext, task: Task, target: Result
     else if (asDocument) sent.push(await sendLink(ctx, target, caption, url, keyboard));
   }
   return sent;
+}
+
+/**
+ * A grid as an album of its four images, then the buttons in a message of their own (an album
+ * cannot carry a keyboard); undefined when the album could not be made or was refused.
+ */
+async function sendAlbum(
+  ctx: FrontContext,
+  task: Task,
+  target: ResultTarget,
+  grid: Buffer,
+  caption: string,
+  keyboard: InlineKeyboard | undefined,
+): Promise<number[] | undefined> {
+  let images: Buffer[];
+  try {
+    images = await gridImages(ctx, task, grid);
+  } catch (err) {
+    ctx.logger.warn({ task: task.id, err: (err as Error).message }, 'grid not cut for the album');
+    return undefined;
+  }
+  let sent: SentMessage[];
+  try {
+    sent = await ctx.sender.call<SentMessage[]>(
+      'sendMediaGroup',
+      {
+        chat_id: target.chatId,
+        media: images.map((bytes, i) => ({
+          type: 'photo',
+          media: { source: bytes, filename: `${task.id}_${i + 1}.png` },
+          ...(i === 0 && caption ? { caption } : {}),
+        })),
+        ...replyParams(target.replyTo, true),
+      },
+      { chatId: target.chatId, priority: 'final' },
+    );
+  } catch (err) {
+    if (!refusedMedia(err)) throw err;
+    ctx.logger.warn({ task: task.id, err: apiFailure(err).description }, 'album refused by Telegram');
+    return undefined;
+  }
+  const prompt = cut(shownPrompt(task), 300);
+  const text = prompt ? target.t('albumButtons', { prompt }) : target.t('albumButtonsBare');
+  const buttons = await sendText(ctx, { ...target, replyTo: null }, text, keyboard);
+  return [...sent.map((m) => m.message_id), buttons];
 }
 
 /** Sends a photo or document; undefined when Telegram will not take the file. */
@@ -144,17 +197,18 @@ function sendLink(
   url: string | null,
   keyboard: InlineKeyboard | undefined,
 ): Promise<number> {
-  const text = url ? `${caption}\n\n${url}` : `${caption}\n\n(the image could not be sent)`;
+  const text = url ? `${caption}\n\n${url}` : `${caption}\n\n${target.t('imageNotSent')}`;
   return sendText(ctx, target, text, keyboard);
 }
 
 /** The keyboard of a status message: one Cancel button. */
 export async function cancelKeyboard(
   ctx: FrontContext,
+  t: Tr,
   taskId: string,
   ownerId: number,
   chatId: number,
 ): Promise<{ keyboard: InlineKeyboard; key: string }> {
   const key = await ctx.keys.create({ taskId, customId: OWN.cancel, ownerId, chatId });
-  return { keyboard: { inline_keyboard: [[{ text: '✖ Cancel', callback_data: key }]] }, key };
+  return { keyboard: { inline_keyboard: [[{ text: t('cancelButton'), callback_data: key }]] }, key };
 }
