@@ -4,6 +4,7 @@
  */
 import type { AccountConfig, Config } from './config.ts';
 import { enabledAccounts } from './config.ts';
+import { createConsole } from './console/index.ts';
 import { loadBannedWords } from './engine/banned-words.ts';
 import { Engine } from './engine/engine.ts';
 import { fetchImage } from './engine/guarded-fetch.ts';
@@ -34,7 +35,13 @@ export interface AppOptions {
   /** Reuse a running sandbox (tests) instead of starting one. */
   sandbox?: Sandbox;
   /** Timings for tests. */
-  engine?: { backoff?: { minMs: number; maxMs: number }; deleteGraceMs?: number; modalTimeoutMs?: number };
+  engine?: {
+    backoff?: { minMs: number; maxMs: number };
+    deleteGraceMs?: number;
+    modalTimeoutMs?: number;
+    infoRefreshMs?: number;
+    seedTimeoutMs?: number;
+  };
   notifierRetryMs?: number;
   /** Telegram pacing, small in tests. */
   telegramTiming?: Partial<TelegramTiming>;
@@ -64,6 +71,7 @@ export async function startApp(input: Config, opts: AppOptions): Promise<App> {
       useragent: config.accounts[0]?.useragent ?? 'Mozilla/5.0 (sandbox)',
       concurrency: 3,
       timeoutMinutes: 10,
+      relaxWhenFastRunsOut: true,
     }));
     config = { ...config, accounts, proxy: sandbox.proxy };
     logger.warn(
@@ -71,7 +79,7 @@ export async function startApp(input: Config, opts: AppOptions): Promise<App> {
       'SANDBOX MODE: no Discord account configured, running against the simulated Midjourney',
     );
   }
-  const store = new TaskStore({ url: config.store.url, expiredDays: config.store.expiredDates });
+  const store = new TaskStore({ url: config.store.url, expiredDays: config.store.expiredDates, logger });
   const metrics = createMetrics({ defaults: true });
   const settings = config.settings;
   const notifier = new Notifier({
@@ -114,6 +122,7 @@ export async function startApp(input: Config, opts: AppOptions): Promise<App> {
     config,
     logger,
     metricsRegistry: metrics.registry,
+    console: createConsole({ engine, config, logger }),
     ...(telegram?.webhook ? { telegramWebhook: telegram.webhook } : {}),
   });
   const { url } = await api.listen();

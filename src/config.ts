@@ -24,6 +24,8 @@ const accountSchema = z.strictObject({
     .positive()
     .max(24 * 60)
     .default(10),
+  /** Out of fast hours: switch the account to relax mode instead of failing (SPEC §14). */
+  relaxWhenFastRunsOut: z.boolean().default(true),
 });
 
 const proxySchema = z.strictObject({
@@ -83,6 +85,11 @@ const telegramSchema = z.strictObject({
     .default(null),
 });
 
+const consoleSchema = z.strictObject({
+  /** Without a secret: also let other machines act (not only look). */
+  open: z.boolean().default(false),
+});
+
 const commandSchema = z.strictObject({ id: snowflake, version: snowflake });
 
 const midjourneySchema = z.strictObject({
@@ -105,6 +112,7 @@ export const configSchema = z
     settings: settingsSchema.default(settingsSchema.parse({})),
     telegram: telegramSchema.default(telegramSchema.parse({})),
     midjourney: midjourneySchema.default(midjourneySchema.parse({})),
+    console: consoleSchema.default(consoleSchema.parse({})),
     sandbox: z.strictObject({ speed: z.number().positive().max(10_000).default(1) }).default({ speed: 1 }),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
@@ -128,6 +136,7 @@ export type AccountConfig = z.infer<typeof accountSchema>;
 export type ProxyConfig = z.infer<typeof proxySchema>;
 export type SettingsConfig = z.infer<typeof settingsSchema>;
 export type TelegramConfig = z.infer<typeof telegramSchema>;
+export type ConsoleConfig = z.infer<typeof consoleSchema>;
 
 /** Start-up configuration problems, one readable line per problem. */
 export class ConfigError extends Error {

@@ -11,6 +11,7 @@ const FORBIDDEN: Record<string, string[]> = {
   http: ['telegram', 'sandbox'],
   telegram: ['http', 'sandbox'],
   sandbox: ['engine', 'http', 'telegram'],
+  console: ['http', 'compat', 'telegram', 'sandbox'],
 };
 
 function filesUnder(dir: string): string[] {

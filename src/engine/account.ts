@@ -39,6 +39,13 @@ export class Account extends EventEmitter<AccountEvents> {
   lastUsedAt = 0;
   /** After a `Queue full` notice the account takes no new work until then. */
   busyUntil = 0;
+  /** What `/info` said last (SPEC §14). */
+  info: { mode?: 'fast' | 'relax' | 'turbo'; fastTimeRemaining?: number; subscription?: string } = {};
+  /** Remix mode, once known (from `/settings`, or from the form a click opened). */
+  remix: boolean | undefined;
+  /** End of a timed block (ms), while `paused`. */
+  pausedUntil: number | null = null;
+  private pauseTimer: NodeJS.Timeout | undefined;
   private sendChain: Promise<unknown> = Promise.resolve();
   private lastInteractionAt = 0;
 
@@ -62,7 +69,8 @@ export class Account extends EventEmitter<AccountEvents> {
     });
     this.gateway.on('dispatch', (ev) => this.emit('dispatch', ev.t, ev.d));
     this.gateway.on('state', (ev) => {
-      if (this.state === 'disabled') return;
+      // A paused account keeps its session; it looks at the gateway again when the block ends.
+      if (this.state === 'disabled' || this.state === 'paused') return;
       if (ev.to === 'ready') this.setState('ready', null);
       else if (ev.to === 'reconnecting') this.setState('reconnecting', ev.reason ?? null);
       else if (ev.to === 'connecting') this.setState('connecting', null);
@@ -90,11 +98,36 @@ export class Account extends EventEmitter<AccountEvents> {
   }
 
   async stop(): Promise<void> {
+    if (this.pauseTimer) clearTimeout(this.pauseTimer);
     await this.gateway.close();
+  }
+
+  /**
+   * Takes no new work until `untilMs` (a timed Midjourney block, SPEC §14), then comes back by
+   * itself: `ready` if the gateway session is, else the gateway's own state.
+   */
+  pause(untilMs: number, reason: string): void {
+    if (this.state === 'disabled') return;
+    if (this.pauseTimer) clearTimeout(this.pauseTimer);
+    this.pausedUntil = Math.max(untilMs, this.pausedUntil ?? 0);
+    this.setState('paused', reason);
+    this.pauseTimer = setTimeout(() => this.endPause(), Math.max(0, this.pausedUntil - Date.now()));
+    this.pauseTimer.unref();
+  }
+
+  private endPause(): void {
+    this.pauseTimer = undefined;
+    if (this.state !== 'paused') return;
+    this.pausedUntil = null;
+    const g = this.gateway.state;
+    if (g === 'ready') this.setState('ready', null);
+    else this.setState(g === 'connecting' ? 'connecting' : 'reconnecting', null);
   }
 
   disable(reason: string): void {
     if (this.state === 'disabled') return;
+    if (this.pauseTimer) clearTimeout(this.pauseTimer);
+    this.pausedUntil = null;
     this.setState('disabled', reason);
     void this.gateway.close().catch(() => {});
   }
@@ -119,7 +152,19 @@ export class Account extends EventEmitter<AccountEvents> {
   }
 
   health(queued: number): AccountHealth {
-    return { id: this.id, state: this.state, reason: this.reason, running: this.running.size, queued };
+    const h: AccountHealth = {
+      id: this.id,
+      state: this.state,
+      reason: this.reason,
+      running: this.running.size,
+      queued,
+    };
+    if (this.info.mode) h.mode = this.info.mode;
+    if (this.info.fastTimeRemaining !== undefined) h.fastTimeRemaining = this.info.fastTimeRemaining;
+    if (this.info.subscription) h.subscription = this.info.subscription;
+    if (this.pausedUntil !== null) h.pausedUntil = Math.ceil(this.pausedUntil / 1000);
+    if (this.remix !== undefined) h.remix = this.remix;
+    return h;
   }
 
   private setState(state: AccountState, reason: string | null): void {

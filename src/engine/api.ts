@@ -25,10 +25,36 @@ export interface CommonInput {
   origin?: TaskOrigin;
 }
 
+/** Which Midjourney bot runs a task (SPEC §14). */
+export type BotName = 'midjourney' | 'niji';
+
 export interface ImagineInput extends CommonInput {
   prompt: string;
   /** http(s) URLs or `data:image/...;base64,` URIs; at most 5. */
   images?: string[];
+  /** Default `midjourney`; `niji` sends `/imagine` to the niji bot. */
+  bot?: BotName;
+}
+
+/** `/shorten <prompt>`: a SHORTEN task whose `prompts` are Midjourney's five shorter prompts. */
+export interface ShortenInput extends CommonInput {
+  prompt: string;
+  bot?: BotName;
+}
+
+/**
+ * A video from a start image (SPEC §14): sent as `/imagine <image> <prompt> --video 1 --motion …`.
+ * `image` and `endImage` are http(s) URLs or data URIs, uploaded like image prompts.
+ */
+export interface VideoInput extends CommonInput {
+  prompt: string;
+  image: string;
+  motion: 'low' | 'high';
+  endImage?: string;
+  /** `--end loop`: the video ends where it started (ignored when `endImage` is given). */
+  loop?: boolean;
+  /** `--bs`: how many videos Midjourney makes. */
+  batchSize?: 1 | 2 | 4;
 }
 
 export interface ActionInput extends CommonInput {
@@ -52,10 +78,21 @@ export interface BlendInput extends CommonInput {
 
 export interface AccountHealth {
   id: string;
-  state: 'connecting' | 'ready' | 'reconnecting' | 'disabled';
+  /** `paused`: Midjourney blocked the account for a while; it comes back by itself at `pausedUntil`. */
+  state: 'connecting' | 'ready' | 'reconnecting' | 'paused' | 'disabled';
   reason: string | null;
   running: number;
   queued: number;
+  /** Speed mode from `/info` (SPEC §14), once read. */
+  mode?: 'fast' | 'relax' | 'turbo';
+  /** Fast hours left, from `/info`. */
+  fastTimeRemaining?: number;
+  /** The plan as `/info` words it, e.g. `Standard (Active monthly, renews next on …)`. */
+  subscription?: string;
+  /** Unix seconds at which a timed block ends (state `paused`). */
+  pausedUntil?: number;
+  /** Remix mode of the account, once known: V / Vary / pan / reroll then open a form first. */
+  remix?: boolean;
 }
 
 export interface Health {
@@ -76,8 +113,14 @@ export interface EngineApi {
   action(input: ActionInput): Promise<Task>;
   describe(input: DescribeInput): Promise<Task>;
   blend(input: BlendInput): Promise<Task>;
+  shorten(input: ShortenInput): Promise<Task>;
+  video(input: VideoInput): Promise<Task>;
+  /** The task's seed: read once through the ✉️ reaction and Midjourney's DM, then cached on the task. */
+  seed(taskId: string): Promise<string>;
   cancel(taskId: string): Promise<Task>;
   get(taskId: string): Promise<Task | undefined>;
+  /** The task's JSON as last persisted (what `get` returns, serialised), without a copy. */
+  getJson?(taskId: string): Promise<string | undefined>;
   list(filter: { status?: TaskStatus; limit: number }): Promise<Task[]>;
   health(): Health;
   on<E extends keyof EngineEvents>(event: E, listener: (...args: EngineEvents[E]) => void): unknown;

@@ -10,7 +10,8 @@ export type EngineErrorCode =
   | 'QUEUE_FULL'
   | 'NO_ACCOUNT'
   | 'STORE_FAILED'
-  | 'USER_LIMIT';
+  | 'USER_LIMIT'
+  | 'UPSTREAM_FAILED';
 
 const STATUS: Record<EngineErrorCode, number> = {
   INVALID_INPUT: 400,
@@ -21,6 +22,7 @@ const STATUS: Record<EngineErrorCode, number> = {
   USER_LIMIT: 429,
   NO_ACCOUNT: 503,
   STORE_FAILED: 503,
+  UPSTREAM_FAILED: 502,
 };
 
 export class EngineError extends Error {

@@ -8,6 +8,7 @@ import {
   classifyNotice,
   extractJobHash,
   isPreviewAttachment,
+  isVideoAttachment,
   parseContent,
   parseDescribePrompts,
   resultButtons,
@@ -29,6 +30,8 @@ export interface FollowContext {
   requeue(rec: TaskRecord, account: Account): void;
   disableAccount(account: Account, reason: string): void;
   clickCancel(rec: TaskRecord, account: Account): Promise<void>;
+  /** Fast hours ran out: switch the account to relax and run the task again (SPEC §14). */
+  relaxFallback(rec: TaskRecord, account: Account): void;
   isLive(taskId: string): boolean;
 }
 
@@ -47,7 +50,18 @@ export function applyMessage(
   if (notice) {
     switch (notice.kind) {
       case 'fail':
+      case 'moderation':
+      case 'block':
+        // The account side (Acknowledge, the pause) is done where every account message is seen.
         void ctx.fail(rec, notice.reason);
+        return;
+      case 'credits':
+        if (account.config.relaxWhenFastRunsOut) {
+          ctx.relaxFallback(rec, account);
+        } else {
+          void ctx.fail(rec, notice.reason);
+          ctx.disableAccount(account, notice.title);
+        }
         return;
       case 'account':
         void ctx.fail(rec, notice.reason);
@@ -69,8 +83,19 @@ export function applyMessage(
     }
   }
 
+  const cancelHash = ephemeralCancelHash(msg);
+  if (cancelHash && msg.id !== rec.meta.progressMessageId) {
+    noteCancelMessage(ctx, rec, msg, cancelHash);
+    return;
+  }
+  if (msg.id === rec.meta.cancelMessageId) {
+    // An edit of the cancel reply (its button gone, or the job stopped) is never progress.
+    if (parseContent(msg.content ?? '').status === 'stopped') void ctx.fail(rec, 'cancelled');
+    return;
+  }
+
   const hash = extractJobHash(msg);
-  if (rec.task.action === 'DESCRIBE') {
+  if (rec.task.action === 'DESCRIBE' || rec.task.action === 'SHORTEN') {
     const embed = msg.embeds?.[0];
     const prompts = embed?.description ? parseDescribePrompts(embed.description) : [];
     if (prompts.length > 0 && embed?.description) {
@@ -101,11 +126,18 @@ export function applyMessage(
   const inProgress = parsed.status === 'waiting' || parsed.status === 'running' || parsed.status === 'paused';
   if (result && !inProgress) {
     ctx.index.addMessage(msg.id, rec.task.id);
+    const videos = attachments.filter((a) => isVideoAttachment(a));
+    // A video result: the videos, and as image the still Midjourney may send beside them.
+    const still = videos.length > 0 ? (attachments.find((a) => !isVideoAttachment(a)) ?? null) : result;
     ctx.finish(rec, (t, m) => {
       t.messageId = msg.id;
       t.messageHash = hash ?? t.messageHash;
-      t.imageRawUrl = result.url;
-      t.imageUrl = replaceCdn(result.url, ctx.cdnOrigin);
+      if (videos.length > 0) {
+        t.videoUrls = videos.map((v) => ({ url: replaceCdn(v.url, ctx.cdnOrigin) }));
+        t.videoUrl = t.videoUrls[0]?.url ?? null;
+      }
+      t.imageRawUrl = still?.url ?? null;
+      t.imageUrl = still ? replaceCdn(still.url, ctx.cdnOrigin) : null;
       t.buttons = buttonsOf(msg);
       t.finalPrompt = parsed.prompt ?? t.finalPrompt;
       m.messageFlags = msg.flags ?? 0;
@@ -117,6 +149,38 @@ export function applyMessage(
   if (rec.meta.cancelRequested && hash && rec.meta.progressMessageId) {
     void ctx.clickCancel(rec, account).catch(() => {});
   }
+}
+
+const EPHEMERAL = 1 << 6;
+const CANCEL_PREFIX = 'MJ::CancelJob::ByJobid::';
+
+/** The job hash of an ephemeral reply that carries the Cancel Job button (and no image), or null. */
+function ephemeralCancelHash(msg: DiscordMessage): string | null {
+  if (((msg.flags ?? 0) & EPHEMERAL) === 0 || (msg.attachments ?? []).length > 0) return null;
+  for (const row of msg.components ?? [])
+    for (const b of row.components)
+      if (b.custom_id?.startsWith(CANCEL_PREFIX)) return b.custom_id.slice(CANCEL_PREFIX.length);
+  return null;
+}
+
+/**
+ * Midjourney often puts the Cancel Job button on a separate ephemeral reply (SPEC §5.3): that
+ * message is what a cancel must click. It also says the job has started.
+ */
+function noteCancelMessage(ctx: FollowContext, rec: TaskRecord, msg: DiscordMessage, hash: string): void {
+  if (parseContent(msg.content ?? '').status === 'stopped') {
+    void ctx.fail(rec, 'cancelled');
+    return;
+  }
+  ctx.index.addMessage(msg.id, rec.task.id);
+  ctx.index.addHash(hash, rec.task.id);
+  ctx.mutate(rec, (t, m) => {
+    m.cancelMessageId = msg.id;
+    m.cancelFlags = msg.flags ?? EPHEMERAL;
+    t.messageHash ??= hash;
+    if (t.status === 'STARTED' || t.status === 'SUBMITTED') t.status = 'RUNNING';
+    if (t.progress === null) t.progress = '0%';
+  });
 }
 
 function markProgress(

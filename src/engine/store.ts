@@ -8,7 +8,9 @@ import { dirname, resolve } from 'node:path';
 import KeyvRedis from '@keyv/redis';
 import KeyvSqlite from '@keyv/sqlite';
 import Keyv from 'keyv';
+import type { Logger } from '../log.ts';
 import type { TaskOrigin } from './api.ts';
+import { readTaskRecord } from './stored-record.ts';
 import { type Task, withDefaults } from './task.ts';
 
 /** Engine bookkeeping kept beside the public task JSON; never shown to API callers. */
@@ -21,6 +23,9 @@ export interface TaskMeta {
   interactionId: string | null;
   progressMessageId: string | null;
   progressFlags: number;
+  /** The message carrying the job's Cancel Job button when it is not the progress message (an ephemeral reply). */
+  cancelMessageId?: string | null;
+  cancelFlags?: number;
   /** Flags of the result message: a button click must echo them as `message_flags`. */
   messageFlags: number;
   parentMessageId: string | null;
@@ -57,12 +62,48 @@ export interface StoreOptions {
   expiredDays: number;
   /** Base directory for relative sqlite paths. */
   cwd?: string;
+  /** Where a stored record that had to be repaired or skipped is reported. */
+  logger?: Logger;
 }
 
-function keyvFor(url: string, namespace: string, cwd: string): { kv: Keyv; ready: Promise<void> } {
+/** A value that is already JSON: the task space stores it as it is instead of serialising again. */
+class RawJson {
+  constructor(readonly json: string) {}
+}
+
+/**
+ * The task space's serialiser: a record arrives as JSON made once by the engine and is embedded
+ * as it is (keyv's default walks every value in JS, recursively). Marked `"v":2`, so records of
+ * the default format (strings starting with ':' escaped) are still read back right.
+ */
+const rawSerializer = {
+  serialize: (data: { value?: unknown; expires?: number | null }): string =>
+    data.value instanceof RawJson
+      ? `{"v":2,"value":${data.value.json},"expires":${data.expires ?? null}}`
+      : JSON.stringify({ v: 2, value: data.value, expires: data.expires ?? null }),
+  deserialize: <T>(text: string): { value?: T; expires?: number } | undefined => {
+    const parsed = JSON.parse(text) as { v?: number; value?: T; expires?: number | null };
+    if (parsed?.v !== 2) return JSON.parse(text, unescapeLegacy) as { value?: T; expires?: number };
+    return { value: parsed.value as T, ...(parsed.expires ? { expires: parsed.expires } : {}) };
+  },
+};
+
+/** keyv's default format prefixes strings that start with ':' with another ':' (and Buffers with ':base64:'). */
+function unescapeLegacy(_key: string, value: unknown): unknown {
+  if (typeof value !== 'string' || !value.startsWith(':')) return value;
+  return value.startsWith(':base64:') ? Buffer.from(value.slice(8), 'base64') : value.slice(1);
+}
+
+function keyvFor(
+  url: string,
+  namespace: string,
+  cwd: string,
+  raw = false,
+): { kv: Keyv; ready: Promise<void> } {
+  const serializer = raw ? rawSerializer : {};
   if (url.startsWith('redis://') || url.startsWith('rediss://')) {
     return {
-      kv: new Keyv({ store: new KeyvRedis(url), namespace, useKeyPrefix: false }),
+      kv: new Keyv({ store: new KeyvRedis(url), namespace, useKeyPrefix: false, ...serializer }),
       ready: Promise.resolve(),
     };
   }
@@ -75,7 +116,7 @@ function keyvFor(url: string, namespace: string, cwd: string): { kv: Keyv; ready
     .query('PRAGMA journal_mode=WAL')
     .then(() => store.query('PRAGMA synchronous=NORMAL'))
     .then(() => undefined);
-  return { kv: new Keyv({ store, namespace }), ready };
+  return { kv: new Keyv({ store, namespace, ...serializer }), ready };
 }
 
 /** The task store plus named key-value spaces for the fronts (e.g. Telegram button keys). */
@@ -85,21 +126,39 @@ export class TaskStore {
   private readonly ttlMs: number;
   /** The fronts' spaces, each with the set-up its connection runs first. */
   private readonly extra = new Map<string, { kv: Keyv; ready: Promise<void> }>();
+  /** Records repaired while reading, written back once by {@link all}. */
+  private readonly repaired = new Set<string>();
 
   constructor(private readonly opts: StoreOptions) {
     this.ttlMs = Math.round(opts.expiredDays * 24 * 3600 * 1000);
-    const { kv, ready } = keyvFor(opts.url, 'task', opts.cwd ?? process.cwd());
+    const { kv, ready } = keyvFor(opts.url, 'task', opts.cwd ?? process.cwd(), true);
     this.tasks = kv as Keyv<TaskRecord>;
+    // Records written by older versions may hold values this one refuses (a `data` nested
+    // thousands of levels deep): each is repaired or skipped on its own, with the reason logged.
+    const plain = kv.deserialize;
+    if (plain) {
+      const log = opts.logger?.child({ room: 'store' });
+      kv.deserialize = ((raw: string) =>
+        readTaskRecord(raw, plain, (problem) => {
+          log?.warn(problem, problem.repaired ? 'stored task repaired' : 'stored task skipped');
+          if (problem.repaired && problem.id) this.repaired.add(problem.id);
+        })) as typeof plain;
+    }
     this.ready = ready.catch(() => undefined);
   }
 
   async save(record: TaskRecord): Promise<void> {
+    await this.saveJson(record.task.id, JSON.stringify(record));
+  }
+
+  /** Writes a record given as its JSON (`{"task":…,"meta":…}`), made once by the engine. */
+  async saveJson(id: string, json: string): Promise<void> {
     await this.ready;
     try {
-      const ok = await this.tasks.set(record.task.id, record, this.ttlMs);
+      const ok = await this.tasks.set(id, new RawJson(json) as unknown as TaskRecord, this.ttlMs);
       if (ok === false) throw new Error('store refused the write');
     } catch (err) {
-      throw new StoreError(`could not save task ${record.task.id}: ${(err as Error).message}`, {
+      throw new StoreError(`could not save task ${id}: ${(err as Error).message}`, {
         cause: err,
       });
     }
@@ -127,6 +186,10 @@ export class TaskStore {
       }
     } catch (err) {
       throw new StoreError(`could not list tasks: ${(err as Error).message}`, { cause: err });
+    }
+    for (const rec of out) {
+      if (!this.repaired.delete(rec.task.id)) continue;
+      await this.save(rec).catch(() => undefined);
     }
     return out;
   }

@@ -13,13 +13,21 @@ import {
   BLEND_DIMENSIONS,
   blendPayload,
   buttonPayload,
+  type CommandName,
   type CommandRef,
   commandsFromIndex,
   DEFAULT_COMMANDS,
   describePayload,
   imaginePayload,
+  MIDJOURNEY_APP_ID,
   modalSubmitPayload,
+  NIJI_APP_ID,
+  NIJI_COMMANDS,
   parseCustomId,
+  parseModalCustomId,
+  REMIXABLE_ACTIONS,
+  shortenPayload,
+  videoParameters,
 } from '../midjourney/index.ts';
 import type { Account } from './account.ts';
 import type { ImageFetcher } from './engine.ts';
@@ -27,7 +35,12 @@ import type { TaskIndex } from './matcher.ts';
 import type { TaskRecord } from './store.ts';
 import type { Task } from './task.ts';
 
-type CommandName = 'imagine' | 'describe' | 'blend';
+type Bot = Task['bot'];
+
+/** The application id of a task's bot. */
+export function applicationIdOf(bot: Bot): string {
+  return bot === 'niji' ? NIJI_APP_ID : MIDJOURNEY_APP_ID;
+}
 
 /** A submission that cannot go on; `failReason` is the task's readable reason (SPEC §6.8). */
 export class SubmitError extends Error {
@@ -38,17 +51,19 @@ export class SubmitError extends Error {
   }
 }
 
-/** Midjourney's command ids/versions, shared by every account and refreshed on demand (§6.5). */
+/** The command ids/versions of both bots, shared by every account and refreshed on demand (§6.5). */
 export class CommandTable {
   private readonly table: Record<CommandName, CommandRef>;
+  private readonly niji: Record<CommandName, CommandRef>;
   private refreshing: Promise<void> | undefined;
 
   constructor(overrides: Partial<Record<CommandName, CommandRef>>) {
     this.table = { ...DEFAULT_COMMANDS, ...overrides };
+    this.niji = { ...NIJI_COMMANDS };
   }
 
-  get(name: CommandName): CommandRef {
-    return this.table[name];
+  get(name: CommandName, bot: Bot = 'midjourney'): CommandRef {
+    return bot === 'niji' ? this.niji[name] : this.table[name];
   }
 
   /** Reads the channel's command index and takes Midjourney's current versions. */
@@ -59,6 +74,7 @@ export class CommandTable {
         : `/channels/${account.id}/application-command-index`;
       const index = await account.rest.request<unknown>('GET', path);
       Object.assign(this.table, commandsFromIndex(index));
+      Object.assign(this.niji, commandsFromIndex(index, NIJI_APP_ID));
     })().finally(() => {
       this.refreshing = undefined;
     });
@@ -69,6 +85,8 @@ export class CommandTable {
 /** Button clicks that open a modal wait here for INTERACTION_(IFRAME_)MODAL_CREATE with their nonce. */
 export class ModalWaiters {
   private readonly waiting = new Map<string, { resolve: (m: ModalCreate) => void; timer: NodeJS.Timeout }>();
+  private readonly optional = new Set<string>();
+  private readonly none = new Map<string, () => void>();
 
   constructor(private readonly timeoutMs: number) {}
 
@@ -83,7 +101,39 @@ export class ModalWaiters {
     });
   }
 
+  /**
+   * For clicks that open a form only in remix mode: resolves with the form, or with null once
+   * Discord reports the click done without one ({@link noModal}) or after the timeout.
+   */
+  maybe(nonce: string): Promise<ModalCreate | null> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(nonce);
+        this.optional.delete(nonce);
+        resolve(null);
+      }, this.timeoutMs);
+      timer.unref();
+      this.optional.add(nonce);
+      this.waiting.set(nonce, { resolve, timer });
+      this.none.set(nonce, () => {
+        clearTimeout(timer);
+        this.waiting.delete(nonce);
+        resolve(null);
+      });
+    });
+  }
+
+  /** INTERACTION_SUCCESS for `nonce`: a click that may have opened a form did not. */
+  noModal(nonce: string): void {
+    if (!this.optional.delete(nonce)) return;
+    const done = this.none.get(nonce);
+    this.none.delete(nonce);
+    done?.();
+  }
+
   resolve(nonce: string, payload: unknown): void {
+    this.optional.delete(nonce);
+    this.none.delete(nonce);
     const w = this.waiting.get(nonce);
     const parsed = modalCreateSchema.safeParse(payload);
     if (!w || !parsed.success) return;
@@ -114,7 +164,31 @@ export async function submitTask(
   account: Account,
 ): Promise<'submitted'> {
   const { task, meta } = rec;
+  // A follow-up (any action started from a button) is a click, whatever its action is called.
+  if (typeof task.params.customId === 'string') {
+    await pressButton(ctx, rec, account);
+    return 'submitted';
+  }
   switch (task.action) {
+    case 'VIDEO': {
+      const urls = await uploadAndHost(ctx, account, meta.inputImages);
+      const p = task.params;
+      const prompt = `${urls[0] ?? ''} ${task.prompt} ${videoParameters({
+        motion: p.motion === 'low' ? 'low' : 'high',
+        endImageUrl: urls[1],
+        loop: p.loop === true,
+        batchSize: typeof p.batchSize === 'number' ? p.batchSize : undefined,
+      })}`.trim();
+      ctx.mutate(rec, (t, m) => {
+        t.prompt = prompt;
+        m.sentPrompt = prompt;
+      });
+      await sendCommand(ctx, rec, account, 'imagine', (c, cmd) => imaginePayload(c, cmd, prompt));
+      return 'submitted';
+    }
+    case 'SHORTEN':
+      await sendCommand(ctx, rec, account, 'shorten', (c, cmd) => shortenPayload(c, cmd, task.prompt));
+      return 'submitted';
     case 'IMAGINE': {
       let prompt = task.prompt;
       if (meta.inputImages.length > 0) {
@@ -148,27 +222,33 @@ export async function submitTask(
   }
 }
 
-/** Clicks the running job's Cancel Job button. */
+/**
+ * Clicks the running job's Cancel Job button on the message that carries it: the ephemeral reply
+ * when Midjourney sent one, else the progress message (SPEC §5.3).
+ * @throws the REST client's typed errors when Discord refuses the click.
+ */
 export async function clickCancel(_ctx: SubmitContext, rec: TaskRecord, account: Account): Promise<void> {
   const hash = rec.task.messageHash;
-  const messageId = rec.meta.progressMessageId;
+  const onReply = rec.meta.cancelMessageId ?? null;
+  const messageId = onReply ?? rec.meta.progressMessageId;
   if (!hash || !messageId) return;
   const n = newNonce();
   await account.interact(
     buttonPayload(payloadCtx(account, n), {
       messageId,
-      messageFlags: rec.meta.progressFlags,
+      messageFlags: onReply ? (rec.meta.cancelFlags ?? 64) : rec.meta.progressFlags,
       customId: `MJ::CancelJob::ByJobid::${hash}`,
     }),
   );
 }
 
-function payloadCtx(account: Account, nonce: string) {
+function payloadCtx(account: Account, nonce: string, bot: Bot = 'midjourney') {
   return {
     ...(account.config.guild_id ? { guildId: account.config.guild_id } : {}),
     channelId: account.id,
     sessionId: account.sessionId,
     nonce,
+    applicationId: applicationIdOf(bot),
   };
 }
 
@@ -190,13 +270,14 @@ async function sendCommand(
   build: (c: ReturnType<typeof payloadCtx>, cmd: CommandRef) => unknown,
 ): Promise<void> {
   const n = takeNonce(ctx, rec);
+  const bot = rec.task.bot;
   try {
-    await account.interact(build(payloadCtx(account, n), ctx.commands.get(name)));
+    await account.interact(build(payloadCtx(account, n, bot), ctx.commands.get(name, bot)));
   } catch (err) {
     if (!(err instanceof DiscordHttpError) || !err.isOutdatedCommand()) throw err;
     ctx.logger.warn({ account: account.id, command: name }, 'command outdated; refreshing the command index');
     await ctx.commands.refresh(account);
-    await account.interact(build(payloadCtx(account, n), ctx.commands.get(name)));
+    await account.interact(build(payloadCtx(account, n, bot), ctx.commands.get(name, bot)));
   }
 }
 
@@ -206,10 +287,14 @@ async function pressButton(ctx: SubmitContext, rec: TaskRecord, account: Account
   const parentMessageId = rec.meta.parentMessageId;
   if (!info || !parentMessageId) throw new SubmitError(`button ${customId} cannot be pressed`);
   const n = takeNonce(ctx, rec);
-  const modal = info.step === 'click' ? undefined : ctx.modals.wait(n);
+  const bot = rec.task.bot;
+  const remixable = info.step === 'click' && REMIXABLE_ACTIONS.has(info.action);
+  // With remix on, Midjourney answers these clicks with a form (SPEC §14); without, it just runs.
+  const modal: Promise<ModalCreate | null> | undefined =
+    info.step !== 'click' ? ctx.modals.wait(n) : remixable ? ctx.modals.maybe(n) : undefined;
   modal?.catch(() => {});
   await account.interact(
-    buttonPayload(payloadCtx(account, n), {
+    buttonPayload(payloadCtx(account, n, bot), {
       messageId: parentMessageId,
       messageFlags: rec.meta.messageFlags,
       customId,
@@ -217,16 +302,21 @@ async function pressButton(ctx: SubmitContext, rec: TaskRecord, account: Account
   );
   if (!modal) return;
   const opened = await modal;
+  if (remixable) account.remix = opened !== null;
+  if (!opened) return;
   const prompt = rec.task.prompt;
   if (info.step === 'iframe') {
     await submitInpaint(ctx, opened, prompt, rec.meta.mask ?? '');
     return;
   }
-  const field = opened.components?.[0]?.components?.[0]?.custom_id ?? info.modal?.fieldCustomId;
+  const field =
+    opened.components?.[0]?.components?.[0]?.custom_id ??
+    parseModalCustomId(opened.custom_id)?.fieldCustomId ??
+    info.modal?.fieldCustomId;
   if (!field) throw new SubmitError('Midjourney opened a form without a field');
   const n2 = takeNonce(ctx, rec);
   await account.interact(
-    modalSubmitPayload(payloadCtx(account, n2), {
+    modalSubmitPayload(payloadCtx(account, n2, bot), {
       interactionId: opened.id,
       modalCustomId: opened.custom_id,
       fields: [{ customId: field, value: prompt }],
@@ -274,15 +364,29 @@ async function upload(ctx: SubmitContext, account: Account, inputs: string[]) {
       })),
     });
   } catch (err) {
-    if (err instanceof DiscordHttpError) throw err;
-    throw new SubmitError(`upload failed: ${(err as Error).message}`);
+    throw uploadFailure(err);
   }
+}
+
+/**
+ * An upload that failed is `upload failed: <why>` (SPEC §6.8): no interaction was sent. Only the
+ * answers that say the account cannot work (401, 403) stay Discord's, so the account is disabled.
+ */
+function uploadFailure(err: unknown): Error {
+  if (err instanceof DiscordHttpError) {
+    if (err.status === 401 || err.status === 403) return err;
+    return new SubmitError(`upload failed: Discord answered ${err.status} ${err.message} (${err.code})`);
+  }
+  if (err instanceof SubmitError) return err;
+  return new SubmitError(`upload failed: ${(err as Error).message}`);
 }
 
 /** Uploads the images and posts them in the channel, returning their CDN URLs for the prompt. */
 async function uploadAndHost(ctx: SubmitContext, account: Account, inputs: string[]): Promise<string[]> {
   const refs = await upload(ctx, account, inputs);
-  const msg = await postMessageWithUploads(account.rest, account.id, refs);
+  const msg = await postMessageWithUploads(account.rest, account.id, refs).catch((err: unknown) => {
+    throw uploadFailure(err);
+  });
   const urls = (msg.attachments ?? []).map((a) => a.url);
   if (urls.length !== refs.length) throw new SubmitError('upload failed: Discord did not host every image');
   return urls;

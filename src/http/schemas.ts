@@ -3,7 +3,15 @@
  * the field (`prompt is required`, `images[1] is not a valid http(s) URL or data URI`).
  */
 import { z } from 'zod';
-import type { ActionInput, BlendInput, DescribeInput, ImagineInput } from '../engine/api.ts';
+import type {
+  ActionInput,
+  BlendInput,
+  BotName,
+  DescribeInput,
+  ImagineInput,
+  ShortenInput,
+} from '../engine/api.ts';
+import { dataProblem } from '../engine/data-limits.ts';
 
 /** A body that does not have the documented shape; the message names the field. */
 export class ValidationError extends Error {
@@ -57,7 +65,11 @@ function common(b: Record<string, unknown>): { notifyUrl?: string; data?: unknow
     if (!httpUrl.safeParse(b.notifyUrl).success) fail('notifyUrl is not a valid http(s) URL');
     out.notifyUrl = b.notifyUrl as string;
   }
-  if (b.data !== undefined) out.data = b.data;
+  if (b.data !== undefined) {
+    const problem = dataProblem(b.data);
+    if (problem) fail(problem);
+    out.data = b.data;
+  }
   return out;
 }
 
@@ -68,9 +80,20 @@ function id(b: Record<string, unknown>, key: string): string {
   return v as string;
 }
 
+function bot(b: Record<string, unknown>): { bot?: BotName } {
+  if (b.bot === undefined || b.bot === null) return {};
+  if (b.bot !== 'midjourney' && b.bot !== 'niji') fail('bot must be "midjourney" or "niji"');
+  return { bot: b.bot as BotName };
+}
+
 export function imagineBody(body: unknown): ImagineInput {
   const b = object(body);
-  return { prompt: prompt(b, true) as string, images: images(b, 0, 5), ...common(b) };
+  return { prompt: prompt(b, true) as string, images: images(b, 0, 5), ...bot(b), ...common(b) };
+}
+
+export function shortenBody(body: unknown): ShortenInput {
+  const b = object(body);
+  return { prompt: prompt(b, true) as string, ...bot(b), ...common(b) };
 }
 
 export function actionBody(body: unknown): ActionInput {

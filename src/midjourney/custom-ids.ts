@@ -58,6 +58,12 @@ function outpaint(amount: '50' | '75' | '100', action: Action): CustomIdForm {
 
 /** Every custom_id form the bridge can press, most specific first. */
 export const CUSTOM_ID_FORMS: readonly CustomIdForm[] = [
+  // Video (2025+): the extend and pick forms come before the plain animate ones they resemble.
+  job('animate_high_extend', 'VIDEO_EXTEND'),
+  job('animate_low_extend', 'VIDEO_EXTEND'),
+  job('video_virtual_upscale', 'VIDEO_UPSCALE'),
+  job('animate_high', 'VIDEO'),
+  job('animate_low', 'VIDEO'),
   job('upsample_v7_2x_subtle', 'UPSCALE_V6_2X_SUBTLE'),
   job('upsample_v7_2x_creative', 'UPSCALE_V6_2X_CREATIVE'),
   job('upsample_v6r1_2x_subtle', 'UPSCALE_V6_2X_SUBTLE'),
@@ -103,6 +109,35 @@ export const CUSTOM_ID_FORMS: readonly CustomIdForm[] = [
     modal: { customIdPrefix: 'MJ::Picreader::Modal::', fieldCustomId: 'MJ::Picreader::Modal::PromptField' },
   },
   {
+    form: 'MJ::Job::PicReader::all',
+    pattern: /^MJ::Job::PicReader::all$/,
+    action: 'PIC_READER',
+    step: 'click',
+    fixedIndex: 0,
+  },
+  {
+    form: 'MJ::Picread::Retry',
+    pattern: /^MJ::Picread::Retry$/,
+    action: 'DESCRIBE',
+    step: 'click',
+    fixedIndex: 0,
+  },
+  {
+    form: 'MJ::Job::PromptAnalyzer::<1-5>',
+    pattern: /^MJ::Job::PromptAnalyzer::(?<index>[1-5])$/,
+    action: 'IMAGINE',
+    step: 'modal',
+    modal: { customIdPrefix: 'MJ::ImagineModal::', fieldCustomId: 'MJ::ImagineModal::new_prompt' },
+  },
+  {
+    // The remix form of Animate, as compat clients name it; it is answered, never clicked.
+    form: 'MJ::AnimateModal::<hash>::<n>::<low|high>::<0|1>',
+    pattern: new RegExp(`^MJ::AnimateModal::${HASH}::(?<index>[1-4])::(?:low|high)::[01]$`),
+    action: 'VIDEO',
+    step: 'modal',
+    modal: { customIdPrefix: 'MJ::AnimateModal::', fieldCustomId: 'MJ::AnimateModal::prompt' },
+  },
+  {
     form: 'MJ::CancelJob::ByJobid::<hash>',
     pattern: new RegExp(`^MJ::CancelJob::ByJobid::${HASH}$`),
     action: 'CANCEL_JOB',
@@ -132,4 +167,73 @@ export function parseCustomId(customId: string): CustomIdInfo | null {
 /** True for the buttons a task action can be started from. */
 export function isActionableButton(customId: string): boolean {
   return parseCustomId(customId) !== null;
+}
+
+/**
+ * Actions whose click Midjourney answers with a form when the account has remix mode on
+ * (SPEC §4, §14); without remix the same click starts the job at once.
+ */
+export const REMIXABLE_ACTIONS: ReadonlySet<Action> = new Set<Action>([
+  'VARIATION',
+  'VARIATION_STRONG',
+  'VARIATION_SUBTLE',
+  'REROLL',
+  'PANLEFT',
+  'PANRIGHT',
+  'PANUP',
+  'PANDOWN',
+  'VIDEO',
+]);
+
+/** What a form Midjourney opened is, from its `custom_id` (reference §4.3, "Modals"). */
+export interface ModalInfo {
+  kind: 'remix' | 'pan' | 'imagine' | 'animate' | 'zoom' | 'picreader';
+  /** The job the form is about, when its custom_id names one. */
+  hash: string | null;
+  /** The text field to fill with the prompt. */
+  fieldCustomId: string;
+}
+
+const MODAL_FORMS: readonly { pattern: RegExp; kind: ModalInfo['kind']; field: string }[] = [
+  {
+    pattern: new RegExp(`^MJ::RemixModal::${HASH}::[1-4]::[01]$`),
+    kind: 'remix',
+    field: 'MJ::RemixModal::new_prompt',
+  },
+  {
+    pattern: new RegExp(`^MJ::PanModal::(?:left|right|up|down)::${HASH}::[1-4]$`),
+    kind: 'pan',
+    field: 'MJ::PanModal::prompt',
+  },
+  { pattern: /^MJ::ImagineModal::\d+$/, kind: 'imagine', field: 'MJ::ImagineModal::new_prompt' },
+  {
+    pattern: new RegExp(`^MJ::AnimateModal::${HASH}::[1-4]::(?:low|high)::[01]$`),
+    kind: 'animate',
+    field: 'MJ::AnimateModal::prompt',
+  },
+  {
+    pattern: new RegExp(`^MJ::OutpaintCustomZoomModal::${HASH}$`),
+    kind: 'zoom',
+    field: 'MJ::OutpaintCustomZoomModal::prompt',
+  },
+  { pattern: /^MJ::Picreader::Modal::[1-4]$/, kind: 'picreader', field: 'MJ::Picreader::Modal::PromptField' },
+];
+
+/** The meaning of a modal's `custom_id`, or null for a form the bridge does not know. */
+export function parseModalCustomId(customId: string): ModalInfo | null {
+  for (const row of MODAL_FORMS) {
+    const m = row.pattern.exec(customId);
+    if (m) return { kind: row.kind, hash: m.groups?.hash ?? null, fieldCustomId: row.field };
+  }
+  return null;
+}
+
+/** True for the moderation notice's `Acknowledge` button (SPEC §14), by label or custom_id. */
+export function isAcknowledgeButton(button: {
+  label?: string | undefined;
+  custom_id?: string | undefined;
+}): boolean {
+  return (
+    /^acknowledge$/i.test(button.label?.trim() ?? '') || /::Acknowledge(?:::|$)/.test(button.custom_id ?? '')
+  );
 }

@@ -99,3 +99,8 @@ export function parseDescribePrompts(description: string): string[] {
 export function isPreviewAttachment(att: Pick<DiscordAttachment, 'filename' | 'content_type'>): boolean {
   return /\.webp$/i.test(att.filename) || att.content_type === 'image/webp';
 }
+
+/** True for a video result (`<hash>_0.mp4`, `.webm`, or any `video/*` attachment). */
+export function isVideoAttachment(att: Pick<DiscordAttachment, 'filename' | 'content_type'>): boolean {
+  return /\.(?:mp4|webm|mov)$/i.test(att.filename) || /^video\//i.test(att.content_type ?? '');
+}

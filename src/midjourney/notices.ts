@@ -9,9 +9,21 @@ import type { DiscordEmbed, DiscordMessage } from '../discord/types.ts';
  * - `wait`: the job is queued on Midjourney's side and will run;
  * - `requeue`: Midjourney is full; the task goes back to our queue;
  * - `account`: the account cannot work (the task fails, the account is disabled with `title`);
- * - `warn`: something to log; the task goes on.
+ * - `warn`: something to log; the task goes on;
+ * - `moderation`: `Pending mod message`: the task fails, its `Acknowledge` button is pressed;
+ * - `block`: a timed block (`blocked from accessing Midjourney for N minutes`): the task fails,
+ *   the account pauses for `blockMs`;
+ * - `credits`: fast hours are gone (`Credits exhausted`): relax mode may take over (SPEC §14).
  */
-export type NoticeKind = 'fail' | 'wait' | 'requeue' | 'account' | 'warn';
+export type NoticeKind =
+  | 'fail'
+  | 'wait'
+  | 'requeue'
+  | 'account'
+  | 'warn'
+  | 'moderation'
+  | 'block'
+  | 'credits';
 
 export interface Notice {
   kind: NoticeKind;
@@ -19,6 +31,26 @@ export interface Notice {
   title: string;
   /** One readable line: the task's failReason (SPEC §6.8). */
   reason: string;
+  /** For `block`: how long the block lasts. */
+  blockMs?: number;
+}
+
+const UNIT_MS: Record<string, number> = {
+  minute: 60_000,
+  hour: 3_600_000,
+  day: 86_400_000,
+  week: 604_800_000,
+};
+
+/** The length of a timed block the text announces, or null (a permanent block says no time). */
+export function blockDurationMs(text: string): number | null {
+  const m =
+    /blocked from (?:accessing|using) Midjourney for (\d+(?:\.\d+)?)\s*(minute|hour|day|week)s?\b/i.exec(
+      text.replace(/\*\*|__|`/g, ''),
+    );
+  if (!m) return null;
+  const unit = UNIT_MS[(m[2] ?? '').toLowerCase()];
+  return unit ? Math.round(Number(m[1]) * unit) : null;
 }
 
 /** Colors of error embeds: classic red and the newer Discord red. */
@@ -42,8 +74,6 @@ const ACCOUNT_TITLES = [
   'subscription required',
   'subscription paused',
   'plan cancelled',
-  'credits exhausted',
-  'pending mod message',
   'action required to continue',
   'please complete the task',
   'tos not accepted',
@@ -101,6 +131,8 @@ function kindForTitle(title: string, color: number | undefined): NoticeKind | nu
   const k = key(title);
   if (k === 'job queued') return 'wait';
   if (k === 'queue full') return 'requeue';
+  if (k === 'pending mod message') return 'moderation';
+  if (k === 'credits exhausted') return 'credits';
   if (ACCOUNT_TITLES.includes(k)) return 'account';
   if (FAIL_TITLES.includes(k) || FAIL_PREFIXES.some((p) => k.startsWith(p))) return 'fail';
   if (color !== undefined && ERROR_COLORS.includes(color)) return 'fail';
@@ -114,11 +146,12 @@ function fromEmbed(embed: DiscordEmbed): Notice | null {
   const desc = oneLine(firstParagraph(embed.description ?? ''));
   // The captcha may come as an embed whose title is not one of the listed ones.
   const captcha = /verify you'?re human/i.test(embed.description ?? '');
-  const kind = captcha ? 'account' : kindForTitle(title, embed.color);
+  const blockMs = blockDurationMs(`${title} ${embed.description ?? ''}`);
+  const kind = captcha ? 'account' : blockMs !== null ? 'block' : kindForTitle(title, embed.color);
   if (!kind) return null;
-  const shown = title || (captcha ? 'Action required to continue' : '');
+  const shown = title || (captcha ? 'Action required to continue' : blockMs !== null ? 'Blocked' : '');
   const reason = shown ? (desc ? `[${shown}] ${desc}` : `[${shown}]`) : desc;
-  return { kind, title: shown, reason: cap(reason) };
+  return { kind, title: shown, reason: cap(reason), ...(blockMs !== null ? { blockMs } : {}) };
 }
 
 function fromContent(content: string): Notice | null {
@@ -128,6 +161,9 @@ function fromContent(content: string): Notice | null {
     .map((l) => l.trim())
     .filter((l) => l.length > 0);
   const first = lines[0] ?? '';
+  const blockMs = blockDurationMs(lines.join(' '));
+  if (blockMs !== null)
+    return { kind: 'block', title: 'Blocked', reason: cap(oneLine(lines.join(' '))), blockMs };
   if (/^failed to process your command/i.test(first)) {
     return { kind: 'fail', title: 'Failed to process your command', reason: cap(oneLine(lines.join(' '))) };
   }

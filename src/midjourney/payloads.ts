@@ -15,6 +15,8 @@ export interface PayloadContext {
   sessionId: string;
   /** Snowflake-shaped; Midjourney echoes it on its first reply. */
   nonce: string;
+  /** The bot spoken to: Midjourney's by default, the niji bot's for niji tasks. */
+  applicationId?: string;
 }
 
 /** A file already uploaded through the attachment flow (reference §2.4). */
@@ -37,7 +39,7 @@ function slashCommand<R extends object>(ctx: PayloadContext, cmd: CommandRef, na
     type: 2,
     guild_id: ctx.guildId ?? null,
     channel_id: ctx.channelId,
-    application_id: MIDJOURNEY_APP_ID,
+    application_id: ctx.applicationId ?? MIDJOURNEY_APP_ID,
     session_id: ctx.sessionId,
     nonce: ctx.nonce,
     data: { version: cmd.version, id: cmd.id, name, type: 1, ...rest },
@@ -98,7 +100,7 @@ export function buttonPayload(ctx: PayloadContext, click: ButtonClick) {
     guild_id: ctx.guildId ?? null,
     channel_id: ctx.channelId,
     message_id: click.messageId,
-    application_id: click.applicationId ?? MIDJOURNEY_APP_ID,
+    application_id: click.applicationId ?? ctx.applicationId ?? MIDJOURNEY_APP_ID,
     session_id: ctx.sessionId,
     nonce: ctx.nonce,
     message_flags: click.messageFlags,
@@ -121,7 +123,7 @@ export interface ModalSubmit {
 export function modalSubmitPayload(ctx: PayloadContext, submit: ModalSubmit) {
   return {
     type: 5,
-    application_id: submit.applicationId ?? MIDJOURNEY_APP_ID,
+    application_id: submit.applicationId ?? ctx.applicationId ?? MIDJOURNEY_APP_ID,
     channel_id: ctx.channelId,
     guild_id: ctx.guildId ?? null,
     data: {
@@ -135,4 +137,14 @@ export function modalSubmitPayload(ctx: PayloadContext, submit: ModalSubmit) {
     session_id: ctx.sessionId,
     nonce: ctx.nonce,
   };
+}
+
+/** `/shorten prompt:<prompt>`. */
+export function shortenPayload(ctx: PayloadContext, cmd: CommandRef, prompt: string) {
+  return slashCommand(ctx, cmd, 'shorten', { options: [{ type: 3, name: 'prompt', value: prompt }] });
+}
+
+/** A slash command without options (`/info`, `/settings`, `/relax`, `/fast`). */
+export function plainCommandPayload(ctx: PayloadContext, cmd: CommandRef, name: string) {
+  return slashCommand(ctx, cmd, name, { options: [] });
 }

@@ -42,6 +42,11 @@ export interface ServiceOptions {
   telegramTiming?: AppOptions['telegramTiming'];
   telegramRetryMs?: number;
   telegramStartWaitMs?: number;
+  /**
+   * `/info` + `/settings` of each account at start and then every this many ms (SPEC §14). Off by
+   * default here: those interactions would take faults a test injects for its own job.
+   */
+  infoRefreshMs?: number;
 }
 
 export async function startService(opts: ServiceOptions = {}): Promise<Service> {
@@ -60,7 +65,12 @@ export async function startService(opts: ServiceOptions = {}): Promise<Service> 
   const app = await startApp(config, {
     logger: silentLogger(),
     sandbox,
-    engine: { backoff: { minMs: 20, maxMs: 100 }, deleteGraceMs: 300, modalTimeoutMs: 5000 },
+    engine: {
+      backoff: { minMs: 20, maxMs: 100 },
+      deleteGraceMs: 300,
+      modalTimeoutMs: 5000,
+      infoRefreshMs: opts.infoRefreshMs ?? 0,
+    },
     notifierRetryMs: 50,
     ...(opts.telegramTiming ? { telegramTiming: opts.telegramTiming } : {}),
     ...(opts.telegramRetryMs !== undefined ? { telegramRetryMs: opts.telegramRetryMs } : {}),

@@ -11,6 +11,7 @@ import {
   MIDJOURNEY_APP_ID,
   modalSubmitPayload,
   NIJI_APP_ID,
+  NIJI_COMMANDS,
   type PayloadContext,
 } from '../../src/midjourney/index.ts';
 import { fixture, rawMessage } from './fixtures.ts';
@@ -205,7 +206,17 @@ describe('commands', () => {
       imagine: { id: '938956540159881230', version: '1237876415471554623' },
       describe: { id: '1092492867185950852', version: '1237876415471554625' },
       blend: { id: '1062880104792997970', version: '1237876415471554624' },
+      shorten: { id: '1121575372539039774', version: '1247736572414001223' },
+      info: { id: '972289487818334209', version: '1237876415735660565' },
+      settings: { id: '1000850743479255081', version: '1493662068581077053' },
+      relax: { id: '972289487818334213', version: '1237876415735660573' },
+      fast: { id: '972289487818334212', version: '1237876415735660572' },
     });
+  });
+
+  test('NIJI_COMMANDS are the niji ids of §4.2', () => {
+    assert.deepEqual(NIJI_COMMANDS.imagine, { id: '1023054140580057099', version: '1248805223892254774' });
+    assert.deepEqual(NIJI_COMMANDS.shorten, { id: '1121575453916942376', version: '1248805223892254777' });
   });
 
   test('commandsFromIndex reads Midjourney’s commands and ignores niji’s and others’', () => {
@@ -247,6 +258,10 @@ describe('commands', () => {
     assert.deepEqual(commandsFromIndex(index), {
       imagine: { id: '938956540159881230', version: '1300000000000000001' },
       blend: { id: '1062880104792997970', version: '1300000000000000002' },
+      info: { id: '972289487818334209', version: '1237876415735660565' },
+    });
+    assert.deepEqual(commandsFromIndex(index, NIJI_APP_ID), {
+      imagine: { id: '1023054140580057099', version: '1248805223892254774' },
     });
   });
 

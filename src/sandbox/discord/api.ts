@@ -53,6 +53,15 @@ export interface InteractionContext {
   openIframeModal(modal: { custom_id: string; title: string; iframe_path: string }): void;
 }
 
+/** A reaction a user added (the bot reads the ✉️ one to send a job's seed). */
+export interface ReactionContext {
+  user: FakeUser;
+  channelId: string;
+  message: DiscordMessage;
+  /** The emoji as Discord decodes it from the path, e.g. `✉️`. */
+  emoji: string;
+}
+
 /** Message fields the bot supplies; the fake fills id, channel_id, guild_id, timestamp, tts, mentions… */
 export type MessageInit = Partial<Omit<DiscordMessage, 'id' | 'channel_id'>> & {
   author: FakeUser | DiscordMessage['author'];
@@ -95,6 +104,8 @@ export interface FakeDiscord {
   setCommandVersion(name: string, version: string): void;
   /** Every registered handler sees every accepted interaction (the bot, and benches that time it). */
   onInteraction(handler: (ix: InteractionContext) => void): void;
+  /** Every `PUT …/messages/{id}/reactions/{emoji}/@me` a user makes on an existing message. */
+  onReaction(handler: (reaction: ReactionContext) => void): void;
   /** Inpaint iframe submit handler, served at `POST /inpaint/api/submit-job`. */
   onInpaintSubmit(
     handler: (body: { customId: string; mask: string; prompt: string }) => {

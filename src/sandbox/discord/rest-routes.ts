@@ -6,7 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DiscordAttachment, DiscordMessage } from '../../discord/types.ts';
 import type { Logger } from '../../log.ts';
-import type { FakeChannel, FakeUser, InteractionContext, MessageInit } from './api.ts';
+import type { FakeChannel, FakeUser, InteractionContext, MessageInit, ReactionContext } from './api.ts';
 import type { Cdn } from './cdn.ts';
 import type { RestFaults } from './faults.ts';
 import type { GatewayServer } from './gateway-server.ts';
@@ -33,6 +33,7 @@ export interface RestWorld {
   stats: { interactions: number; restCalls: number };
   postMessage(channelId: string, init: MessageInit): DiscordMessage;
   interactionHandlers(): readonly ((ix: InteractionContext) => void)[];
+  reactionHandlers(): readonly ((r: ReactionContext) => void)[];
 }
 
 interface Call {
@@ -58,6 +59,11 @@ const ROUTES: Route[] = [
   { method: 'POST', pattern: new RegExp(`^/channels/${ID}/messages$`), run: createMessage },
   { method: 'GET', pattern: new RegExp(`^/channels/${ID}/messages/${ID}$`), run: getMessage },
   { method: 'POST', pattern: new RegExp(`^/channels/${ID}/messages/${ID}/ack$`), run: ackMessage },
+  {
+    method: 'PUT',
+    pattern: new RegExp(`^/channels/${ID}/messages/${ID}/reactions/([^/]{1,200})/@me$`),
+    run: addReaction,
+  },
   {
     method: 'GET',
     pattern: new RegExp(`^/channels/${ID}/application-command-index$`),
@@ -369,6 +375,27 @@ function ackMessage(world: RestWorld, call: Call): void {
   memberChannel(world, call.user, channelId);
   if (!world.store.message(channelId, messageId)) throw ANSWERS.unknownMessage();
   sendJson(call.res, 200, { token: null });
+}
+
+function addReaction(world: RestWorld, call: Call): void {
+  const [channelId, messageId, rawEmoji] = call.params as [string, string, string];
+  memberChannel(world, call.user, channelId);
+  const message = world.store.message(channelId, messageId);
+  if (!message) throw ANSWERS.unknownMessage();
+  let emoji: string;
+  try {
+    emoji = decodeURIComponent(rawEmoji);
+  } catch {
+    throw invalidForm(['emoji'], 'BASE_TYPE_BAD', 'Unknown Emoji');
+  }
+  call.res.writeHead(204).end();
+  for (const handler of world.reactionHandlers()) {
+    try {
+      handler({ user: call.user, channelId, message, emoji });
+    } catch (err) {
+      world.logger.error({ err: (err as Error).message }, 'reaction handler failed');
+    }
+  }
 }
 
 // -------------------------------------------------------------------- commands and user

@@ -16,6 +16,7 @@ import type {
   FakeUser,
   InteractionContext,
   MessageInit,
+  ReactionContext,
 } from './api.ts';
 import { Cdn } from './cdn.ts';
 import { RestFaults } from './faults.ts';
@@ -58,6 +59,7 @@ class FakeDiscordServer implements FakeDiscord {
   private readonly log: Logger;
   private readonly server = createServer((req, res) => this.onRequest(req, res));
   private readonly interactionHandlers: ((ix: InteractionContext) => void)[] = [];
+  private readonly reactionHandlers: ((r: ReactionContext) => void)[] = [];
   private inpaintHandler: InpaintHandler | undefined;
   private _origin = '';
 
@@ -135,6 +137,9 @@ class FakeDiscordServer implements FakeDiscord {
   }
   onInteraction(handler: (ix: InteractionContext) => void): void {
     this.interactionHandlers.push(handler);
+  }
+  onReaction(handler: (r: ReactionContext) => void): void {
+    this.reactionHandlers.push(handler);
   }
   onInpaintSubmit(handler: InpaintHandler): void {
     this.inpaintHandler = handler;
@@ -246,6 +251,7 @@ class FakeDiscordServer implements FakeDiscord {
       stats: this.counters,
       postMessage: (channelId, init) => this.postMessage(channelId, init),
       interactionHandlers: () => this.interactionHandlers,
+      reactionHandlers: () => this.reactionHandlers,
     };
   }
 

@@ -42,7 +42,9 @@ export interface SandboxJob {
   prompt: string;
   label: string;
   resultMessageId: string | null;
-  state: 'running' | 'done' | 'cancelled' | 'silent';
+  /** The ephemeral reply carrying the Cancel Job button, when the job got one. */
+  cancelMessageId?: string;
+  state: 'running' | 'done' | 'cancelled' | 'silent' | 'failed';
 }
 
 interface Running {
@@ -68,6 +70,11 @@ export interface BotFaults {
    * unanswered. Error answers (`--fail`, bad input) and modals are never held.
    */
   holdJobs(on: boolean, afterPercent?: number): void;
+  /**
+   * Puts the Cancel Job button on a separate ephemeral reply (flags 64) to the progress message,
+   * as Midjourney often does, instead of on the progress message itself.
+   */
+  cancelOnEphemeralReply(on: boolean): void;
 }
 
 export interface MidjourneyBot {
@@ -78,6 +85,7 @@ export interface MidjourneyBot {
 }
 
 const STEPS = [0, 15, 31, 46, 62, 78, 93];
+const EPHEMERAL = 1 << 6;
 
 /** Buttons that start a new generating job: the words Midjourney puts before the user, and whether the result is a grid. */
 const JOB_BUTTONS: Partial<Record<Action, { label: string; grid: boolean }>> = {
@@ -119,6 +127,7 @@ export function attachMidjourneyBot(discord: FakeDiscord, opts: BotOptions): Mid
     noise: false,
     /** Messages past this progress wait (holdJobs); null: no hold. */
     holdAfter: null as number | null,
+    ephemeralCancel: false,
   };
   const held: { at: number; go: () => void }[] = [];
   const recentPrompts = new Map<string, number>();
@@ -195,6 +204,7 @@ export function attachMidjourneyBot(discord: FakeDiscord, opts: BotOptions): Mid
     label: string,
     grid: boolean,
     reply?: DiscordMessage,
+    failReply?: { title: string; description: string },
   ): SandboxJob => {
     const hash = randomUUID();
     const job: SandboxJob = {
@@ -270,11 +280,46 @@ export function attachMidjourneyBot(discord: FakeDiscord, opts: BotOptions): Mid
           application_id: MIDJOURNEY_APP_ID,
           content: head('(Waiting to start)'),
           mentions: [userRef(ix.user)],
-          components: cancelRow(hash),
+          components: f.ephemeralCancel ? [] : cancelRow(hash),
           ...stamps(ix),
           ...(reply ? { message_reference: { message_id: reply.id, channel_id: ix.channelId } } : {}),
         });
         r.progressId = msg.id;
+        if (f.ephemeralCancel) {
+          const eph = discord.postMessage(ix.channelId, {
+            author: MJ_USER,
+            type: 19,
+            flags: EPHEMERAL,
+            webhook_id: MIDJOURNEY_APP_ID,
+            application_id: MIDJOURNEY_APP_ID,
+            content: head('(Waiting to start)'),
+            mentions: [userRef(ix.user)],
+            components: cancelRow(hash),
+            ...stamps(ix),
+            message_reference: { message_id: msg.id, channel_id: ix.channelId },
+          });
+          job.cancelMessageId = eph.id;
+        }
+        if (failReply) {
+          // Midjourney's late refusal: a red embed replying to the progress message, no nonce, no interaction.
+          later(r, ms(1000), () => {
+            if (!live()) return;
+            for (const t of r.timers) clearTimeout(t);
+            running.delete(hash);
+            job.state = 'failed';
+            discord.postMessage(ix.channelId, {
+              author: MJ_USER,
+              type: 19,
+              webhook_id: MIDJOURNEY_APP_ID,
+              application_id: MIDJOURNEY_APP_ID,
+              embeds: [
+                { type: 'rich', title: failReply.title, description: failReply.description, color: RED },
+              ],
+              message_reference: { message_id: msg.id, channel_id: ix.channelId },
+            });
+          });
+          return;
+        }
         // Each step follows the one before by `step` (a held step resumes where it stopped).
         const progress = (i: number) => {
           const pct = STEPS[i];
@@ -414,6 +459,23 @@ export function attachMidjourneyBot(discord: FakeDiscord, opts: BotOptions): Mid
     grid: boolean,
     reply?: DiscordMessage,
   ) => {
+    const late = /--fail-reply\s+(.+?)(?=\s--|$)/.exec(rawPrompt);
+    if (late) {
+      const title = (late[1] ?? '').trim();
+      const clean = rawPrompt.replace(late[0], '').trim();
+      runJob(
+        { ...ix, name: String(ix.data.name ?? 'imagine') },
+        echoPrompt(clean, shortId),
+        label,
+        grid,
+        reply,
+        {
+          title,
+          description: `The link in \`${clean}\` could not be read.\n**Check** it and try again.\n\nSandbox answer.`,
+        },
+      );
+      return;
+    }
     const fail = /--fail\s+(.+?)(?=\s--|$)/.exec(rawPrompt);
     let prompt = rawPrompt;
     if (fail) {
@@ -666,6 +728,9 @@ export function attachMidjourneyBot(discord: FakeDiscord, opts: BotOptions): Mid
       },
       postToOtherChannel: (on) => {
         f.noise = on;
+      },
+      cancelOnEphemeralReply: (on) => {
+        f.ephemeralCancel = on;
       },
       holdJobs: (on, afterPercent) => {
         f.holdAfter = on ? (afterPercent ?? Number.NEGATIVE_INFINITY) : null;
