@@ -9,10 +9,13 @@ import { LANGS, tr } from './i18n/index.ts';
 import { apiFailure } from './sender.ts';
 import { commandList } from './texts.ts';
 
+/** Commands handled beyond the base set, when the engine offers them. */
+const HANDLED_EXTRAS: string[] = [];
+
 /** Commands offered beyond the base set (shorten, seed) once the engine supports them. */
 export function extraCommands(ctx: FrontContext): string[] {
   const engine = ctx.engine as unknown as Record<string, unknown>;
-  return ['shorten', 'seed'].filter((name) => typeof engine[name] === 'function');
+  return HANDLED_EXTRAS.filter((name) => typeof engine[name] === 'function');
 }
 
 export async function registerCommands(ctx: FrontContext): Promise<void> {
