@@ -41,8 +41,14 @@ async function recordProgress(page: Page): Promise<void> {
 /** Waits until the image is loaded; its natural width. */
 async function imageLoaded(page: Page, selector: string): Promise<number> {
   const probe = `(() => { const i = document.querySelector(${JSON.stringify(selector)}); return i && i.complete ? i.naturalWidth : 0; })()`;
-  await page.waitForFunction(`${probe} > 0`, undefined, { timeout: 15_000 });
-  return (await page.evaluate(probe)) as number;
+  // Polled from here: waitForFunction's in-page polling evaluates strings, which the console's
+  // CSP (no 'unsafe-eval') refuses once the image takes longer than the first look.
+  for (const by = Date.now() + 15_000; Date.now() < by; ) {
+    const width = (await page.evaluate(probe)) as number;
+    if (width > 0) return width;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`image ${selector} did not load in 15 s`);
 }
 
 test('sign in, see the pool, imagine, watch it live, press U1, find both in the gallery', async () => {
