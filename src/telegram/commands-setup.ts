@@ -10,7 +10,7 @@ import { apiFailure } from './sender.ts';
 import { commandList } from './texts.ts';
 
 /** Commands handled beyond the base set, when the engine offers them. */
-const HANDLED_EXTRAS: string[] = [];
+const HANDLED_EXTRAS: string[] = ['shorten', 'seed'];
 
 /** Commands offered beyond the base set (shorten, seed) once the engine supports them. */
 export function extraCommands(ctx: FrontContext): string[] {

@@ -313,7 +313,7 @@ export class ProgressTracker {
     }
   }
 
-  /** Swaps in a new preview; the first preview replaces the text message by a photo message. */
+  /** Swaps in a new preview; the first preview turns the text message into a photo message. */
   private async showPreview(t: Tracked, text: string, url: string): Promise<boolean> {
     const { ctx } = this;
     const { chatId } = t.rec;
@@ -329,42 +329,30 @@ export class ProgressTracker {
     const filename = fileNameOf(url, 'preview.png');
     const keyboard = this.cancelMarkup(t);
     t.lastMediaAt = Date.now();
-    if (t.rec.isPhoto && t.rec.messageId !== null) {
-      await this.edit(t, 'editMessageMedia', {
-        chat_id: chatId,
-        message_id: t.rec.messageId,
-        media: { type: 'photo', media: { source: bytes, filename }, caption: text },
-        ...(keyboard ? { reply_markup: keyboard } : {}),
-      });
-      t.rec = { ...t.rec, text, image: url };
-      this.persist(t);
-      return true;
+    if (t.rec.messageId === null) return false;
+    const media = {
+      chat_id: chatId,
+      message_id: t.rec.messageId,
+      media: { type: 'photo', media: { source: bytes, filename }, caption: text },
+      ...(keyboard ? { reply_markup: keyboard } : {}),
+    };
+    if (t.rec.isPhoto) {
+      await this.edit(t, 'editMessageMedia', media);
+    } else {
+      // The first preview turns the text status into a photo: still one message per job, so a
+      // `/cancel` replying to it keeps finding the job.
+      try {
+        await this.edit(t, 'editMessageMedia', media);
+      } catch (err) {
+        const f = apiFailure(err);
+        if (f.code === 429 || f.code === 403 || /message to edit not found/i.test(f.description)) throw err;
+        // Telegram would not take this preview as a photo: keep the text message.
+        t.badImage = url;
+        return false;
+      }
     }
-    const old = t.rec.messageId;
-    let msg: SentMessage;
-    try {
-      msg = await ctx.sender.call<SentMessage>(
-        'sendPhoto',
-        {
-          chat_id: chatId,
-          photo: { source: bytes, filename },
-          caption: text,
-          ...(keyboard ? { reply_markup: keyboard } : {}),
-        },
-        { chatId, priority: 'progress' },
-      );
-    } catch (err) {
-      t.lastEditAt = Date.now();
-      const f = apiFailure(err);
-      if (f.code === 429 || f.code === 403) throw err;
-      // Telegram would not take this preview as a photo: keep the text message.
-      t.badImage = url;
-      return false;
-    }
-    t.lastEditAt = Date.now();
-    t.rec = { ...t.rec, messageId: msg.message_id, isPhoto: true, text, image: url };
-    this.persist(t, msg.message_id);
-    if (old !== null) this.deleteMessage(chatId, old);
+    t.rec = { ...t.rec, isPhoto: true, text, image: url };
+    this.persist(t);
     return true;
   }
 

@@ -4,15 +4,25 @@
  * text with buttons 1–4; a failure as a short friendly line. A photo Telegram refuses goes out as
  * a document, and if that fails too, as a link: a final result is never silently dropped.
  */
+import { z } from 'zod';
 import type { Task } from '../engine/task.ts';
 import { gridImages, isGrid } from './album.ts';
 import { OWN } from './callback-keys.ts';
 import type { FrontContext } from './context.ts';
 import type { Tr } from './i18n/index.ts';
 import { type InlineKeyboard, inlineKeyboard, resultButtons } from './keyboard.ts';
+import { readKey, writeKey } from './kv.ts';
 import { type FetchedBytes, fetchBytes, fileNameOf } from './media.ts';
 import { apiFailure } from './sender.ts';
-import { cut, describeText, failureText, resultCaption, shownPrompt, TEXT_LIMIT } from './texts.ts';
+import {
+  CAPTION_LIMIT,
+  cut,
+  describeText,
+  failureText,
+  resultCaption,
+  shownPrompt,
+  TEXT_LIMIT,
+} from './texts.ts';
 
 /** Where a result goes. */
 export interface ResultTarget {
@@ -46,18 +56,42 @@ function replyParams(replyTo: number | null, multipart: boolean): Record<string,
   return { reply_parameters: multipart ? JSON.stringify(value) : value };
 }
 
+const resultSchema = z.object({ taskId: z.string(), ownerId: z.number() });
+
 /** Sends the final message(s) of a finished or failed task; returns the ids of what was sent. */
 export async function deliverFinal(ctx: FrontContext, task: Task, target: ResultTarget): Promise<number[]> {
+  const ids = await sendFinal(ctx, task, target);
+  // Which result a message shows, for commands given as a reply to it (`/seed`).
+  if (task.status === 'FINISHED') {
+    const entry = { taskId: task.id, ownerId: target.ownerId };
+    await Promise.all(ids.map((id) => writeKey(ctx.kv, `res:${target.chatId}:${id}`, entry, ctx.logger)));
+  }
+  return ids;
+}
+
+/** The result a bot message shows, if it is one. */
+export function resultOfMessage(
+  ctx: FrontContext,
+  chatId: number,
+  messageId: number,
+): Promise<z.infer<typeof resultSchema> | undefined> {
+  return readKey(ctx.kv, `res:${chatId}:${messageId}`, resultSchema, ctx.logger);
+}
+
+async function sendFinal(ctx: FrontContext, task: Task, target: ResultTarget): Promise<number[]> {
   if (task.status === 'FAILED') {
     return [await sendText(ctx, target, failureText(target.t, task), undefined)];
   }
   const keyOf = (customId: string) =>
     ctx.keys.create({ taskId: task.id, customId, ownerId: target.ownerId, chatId: target.chatId });
   const keyboard = await inlineKeyboard(resultButtons(task), keyOf);
-  if (task.action === 'DESCRIBE') {
+  if (task.action === 'DESCRIBE' || task.action === 'SHORTEN') {
     return [await sendText(ctx, target, describeText(target.t, task), keyboard)];
   }
   const caption = resultCaption(target.t, task);
+  const videos =
+    task.videoUrls.length > 0 ? task.videoUrls.map((v) => v.url) : task.videoUrl ? [task.videoUrl] : [];
+  if (videos.length > 0) return sendVideos(ctx, task, target, videos, caption, keyboard);
   const url = task.imageUrl;
   let image: FetchedBytes | undefined;
   if (url) {
@@ -143,12 +177,55 @@ async function sendAlbum(
   return [...sent.map((m) => m.message_id), buttons];
 }
 
+/**
+ * A video result: each video with `sendVideo` (a refused one as a document, else a link), the
+ * buttons under the last one.
+ */
+async function sendVideos(
+  ctx: FrontContext,
+  task: Task,
+  target: ResultTarget,
+  urls: string[],
+  caption: string,
+  keyboard: InlineKeyboard | undefined,
+): Promise<number[]> {
+  const sent: number[] = [];
+  for (const [i, url] of urls.entries()) {
+    const last = i === urls.length - 1;
+    const markup = last && keyboard ? { reply_markup: keyboard } : {};
+    let bytes: Buffer | undefined;
+    try {
+      bytes = (await fetchBytes(url, { maxBytes: DOCUMENT_MAX, timeoutMs: ctx.timing.downloadTimeoutMs * 2 }))
+        .bytes;
+    } catch (err) {
+      ctx.logger.warn({ task: task.id, err: (err as Error).message }, 'result video download failed');
+    }
+    const text = urls.length > 1 ? `${caption}\n${i + 1}/${urls.length}` : caption;
+    if (bytes) {
+      const file = { source: bytes, filename: fileNameOf(url, `${task.id}_${i + 1}.mp4`) };
+      const payload = { caption: cut(text, CAPTION_LIMIT), ...markup, ...replyParams(target.replyTo, true) };
+      const id =
+        (await sendFile(ctx, task, target, 'sendVideo', {
+          video: file,
+          supports_streaming: true,
+          ...payload,
+        })) ?? (await sendFile(ctx, task, target, 'sendDocument', { document: file, ...payload }));
+      if (id !== undefined) {
+        sent.push(id);
+        continue;
+      }
+    }
+    sent.push(await sendText(ctx, target, `${text}\n\n${url}`, last ? keyboard : undefined));
+  }
+  return sent;
+}
+
 /** Sends a photo or document; undefined when Telegram will not take the file. */
 async function sendFile(
   ctx: FrontContext,
   task: Task,
   target: ResultTarget,
-  method: 'sendPhoto' | 'sendDocument',
+  method: 'sendPhoto' | 'sendDocument' | 'sendVideo',
   payload: Record<string, unknown>,
 ): Promise<number | undefined> {
   try {

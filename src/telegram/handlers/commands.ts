@@ -5,6 +5,7 @@
 import { isTerminal } from '../../engine/task.ts';
 import type { FrontContext } from '../context.ts';
 import type { Tr } from '../i18n/index.ts';
+import { resultOfMessage } from '../results.ts';
 import { friendlyError, jobsList } from '../texts.ts';
 import type { TgMessage } from '../updates.ts';
 import { say } from './reply.ts';
@@ -53,5 +54,38 @@ export async function cancelJob(
     await ctx.engine.cancel(taskId);
   } catch (err) {
     await say(ctx, chatId, friendlyError(t, err), { replyTo });
+  }
+}
+
+/** `/seed` as a reply to one of the bot's results: the seed of that result. */
+export async function replySeed(
+  ctx: FrontContext,
+  t: Tr,
+  msg: TgMessage,
+  userId: number,
+  isAdmin: boolean,
+): Promise<void> {
+  const chatId = msg.chat.id;
+  const replyTo = msg.message_id;
+  const replied = msg.reply_to_message;
+  const result =
+    replied && replied.from?.id === ctx.bot.id
+      ? await resultOfMessage(ctx, chatId, replied.message_id)
+      : undefined;
+  const task = result ? await ctx.engine.get(result.taskId).catch(() => undefined) : undefined;
+  if (!result || !task) {
+    await say(ctx, chatId, t('seedWhat'), { replyTo });
+    return;
+  }
+  if (result.ownerId !== userId && !isAdmin) {
+    await say(ctx, chatId, t('notYours'), { replyTo });
+    return;
+  }
+  try {
+    const seed = await ctx.engine.seed(task.id);
+    await say(ctx, chatId, t('seedValue', { seed }), { replyTo });
+  } catch (err) {
+    ctx.logger.info({ task: task.id, err: (err as Error).message }, 'seed not read');
+    await say(ctx, chatId, t('seedFailed'), { replyTo });
   }
 }

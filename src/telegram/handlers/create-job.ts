@@ -17,6 +17,7 @@ import { say } from './reply.ts';
 export type JobRequest =
   | { kind: 'imagine'; prompt: string; images: ImageRef[]; raw?: boolean }
   | { kind: 'describe'; image: ImageRef }
+  | { kind: 'shorten'; prompt: string }
   | { kind: 'blend'; images: ImageRef[]; dimensions: BlendDimensions | undefined }
   | { kind: 'action'; taskId: string; customId: string; prompt?: string | undefined };
 
@@ -76,6 +77,9 @@ export async function createJob(
       }
       case 'describe':
         task = await ctx.engine.describe({ image: await dataUri(ctx, t, req.image), origin });
+        break;
+      case 'shorten':
+        task = await ctx.engine.shorten({ prompt: normalisePrompt(req.prompt), origin });
         break;
       case 'blend': {
         const images = await Promise.all(req.images.map((ref) => dataUri(ctx, t, ref)));

@@ -10,7 +10,7 @@ import { MediaGroups } from '../media-groups.ts';
 import { helpText } from '../texts.ts';
 import { type Command, type ImageRef, imageOf, isGroup, parseCommand, type TgMessage } from '../updates.ts';
 import { showAccounts, showQueue } from './admin.ts';
-import { cancelJob, listJobs } from './commands.ts';
+import { cancelJob, listJobs, replySeed } from './commands.ts';
 import { createJob, type JobRequest, type JobTarget, reserveSlot } from './create-job.ts';
 import { showHistory } from './history.ts';
 import { say } from './reply.ts';
@@ -134,6 +134,16 @@ export class MessageHandler {
         }
         case 'blend':
           await say(ctx, chatId, t('blendSingle'), { replyTo: msg.message_id });
+          return;
+        case 'shorten':
+          if (!cmd.args) {
+            await say(ctx, chatId, t('shortenMissing'), { replyTo: msg.message_id });
+            return;
+          }
+          await this.start(target, { kind: 'shorten', prompt: cmd.args });
+          return;
+        case 'seed':
+          await replySeed(ctx, t, msg, from.id, isAdmin);
           return;
         default:
           if (!isGroup(msg.chat)) await say(ctx, chatId, `${t('unknownCommand')}\n\n${helpText(t, isAdmin)}`);
