@@ -50,7 +50,9 @@ describe('Telegram front: starting work', () => {
       'imagine',
       'jobs',
       'language',
+      'seed',
       'settings',
+      'shorten',
     ]);
     const u = newUser();
     h.tg.sendText({ from: u, text: '/start' });
