@@ -9,13 +9,6 @@ import type { MessageKey, Tr } from '../i18n/index.ts';
 import { cut, TEXT_LIMIT } from '../texts.ts';
 import { say } from './reply.ts';
 
-/** The fields `/info` adds to an account when the engine knows them. */
-type InfoFields = {
-  mode?: string | null;
-  fastTimeRemaining?: number | null;
-  pausedUntil?: number | string | null;
-};
-
 const STATE_KEY: Record<string, MessageKey> = {
   ready: 'stReady',
   connecting: 'stConnecting',
@@ -24,10 +17,11 @@ const STATE_KEY: Record<string, MessageKey> = {
   paused: 'stPaused',
 };
 
-function when(value: number | string): string {
-  const date = typeof value === 'number' ? new Date(value) : new Date(value);
+/** Unix seconds as `2026-12-02 01:30 UTC`. */
+function when(unixSeconds: number): string {
+  const date = new Date(unixSeconds * 1000);
   return Number.isNaN(date.getTime())
-    ? String(value)
+    ? String(unixSeconds)
     : `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 }
 
@@ -36,16 +30,15 @@ export function accountsText(t: Tr, accounts: readonly AccountHealth[]): string 
   if (accounts.length === 0) return t('accNone');
   const lines = [t('accTitle')];
   for (const a of accounts) {
-    const info = a as AccountHealth & InfoFields;
     const key = STATE_KEY[a.state];
     lines.push(
       t('accLine', { id: a.id, state: key ? t(key) : a.state, running: a.running, queued: a.queued }),
     );
     if (a.reason) lines.push(t('accReason', { reason: a.reason }));
-    if (info.mode) lines.push(t('accMode', { mode: info.mode }));
-    if (typeof info.fastTimeRemaining === 'number')
-      lines.push(t('accFast', { hours: Math.round(info.fastTimeRemaining * 10) / 10 }));
-    if (info.pausedUntil) lines.push(t('accPaused', { until: when(info.pausedUntil) }));
+    if (a.mode) lines.push(t('accMode', { mode: a.mode }));
+    if (typeof a.fastTimeRemaining === 'number')
+      lines.push(t('accFast', { hours: Math.round(a.fastTimeRemaining * 10) / 10 }));
+    if (a.pausedUntil) lines.push(t('accPaused', { until: when(a.pausedUntil) }));
   }
   return cut(lines.join('\n'), TEXT_LIMIT);
 }
