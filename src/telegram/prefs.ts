@@ -1,7 +1,7 @@
 /**
  * Per-user settings in the store's `telegram` space (`user:<id>`), so they survive restarts and
- * are shared by every instance on one Redis. Reads are cached; a change is written before it is
- * shown to the user.
+ * are shared by every instance on one Redis. Reads are cached for a few seconds; a change is
+ * written before it is shown to the user.
  */
 import type { Logger } from '../log.ts';
 import { type Lang, langFromCode, type Tr, tr } from './i18n/index.ts';
@@ -11,9 +11,11 @@ import type { TgUser } from './updates.ts';
 
 /** Users whose settings are kept in memory at most (oldest read dropped first). */
 const CACHE_MAX = 5000;
+/** How long a read is trusted: other instances on the same Redis may change a user's settings. */
+const CACHE_MS = 5000;
 
 export class UserPrefs {
-  private readonly cache = new Map<number, Prefs>();
+  private readonly cache = new Map<number, { prefs: Prefs; at: number }>();
 
   constructor(
     private readonly kv: KeyValue,
@@ -22,7 +24,7 @@ export class UserPrefs {
 
   async get(userId: number): Promise<Prefs> {
     const known = this.cache.get(userId);
-    if (known) return known;
+    if (known && Date.now() - known.at < CACHE_MS) return known.prefs;
     const stored = await readKey(this.kv, `user:${userId}`, prefsSchema, this.logger);
     const prefs = stored ?? DEFAULT_PREFS;
     this.remember(userId, prefs);
@@ -57,7 +59,7 @@ export class UserPrefs {
 
   private remember(userId: number, prefs: Prefs): void {
     this.cache.delete(userId);
-    this.cache.set(userId, prefs);
+    this.cache.set(userId, { prefs, at: Date.now() });
     if (this.cache.size > CACHE_MAX) {
       const oldest = this.cache.keys().next().value;
       if (oldest !== undefined) this.cache.delete(oldest);
