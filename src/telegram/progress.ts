@@ -399,6 +399,8 @@ export class ProgressTracker {
     if (t.flushing) await t.flushing;
     const work = (async () => {
       const { chatId, userId } = t.rec;
+      // In /history before it is shown: a result the user sees can always be found again.
+      if (t.task.status === 'FINISHED') await ctx.history.add(userId, t.taskId);
       try {
         await deliverFinal(ctx, t.task, {
           chatId,
@@ -412,7 +414,6 @@ export class ProgressTracker {
           'final result not delivered',
         );
       }
-      if (t.task.status === 'FINISHED') await ctx.history.add(userId, t.taskId);
       t.rec = { ...t.rec, done: true };
       this.persist(t);
       if (t.rec.messageId !== null) this.deleteMessage(chatId, t.rec.messageId);
