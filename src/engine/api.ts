@@ -17,10 +17,14 @@ export type TaskOrigin =
       lang?: string;
       /** Parameters the user's settings added to the prompt (shown on the status message). */
       added?: string;
-    };
+    }
+  /** The `/mj` API: its tasks' callbacks carry the compat task shape. */
+  | { kind: 'compat' };
 
 export interface CommonInput {
   notifyUrl?: string;
+  /** A 16-digit id (epoch ms + 3 digits), as the `/mj` API's clients expect; else 19 digits. */
+  shortId?: boolean;
   data?: unknown;
   origin?: TaskOrigin;
 }
@@ -115,6 +119,12 @@ export interface EngineApi {
   action(input: ActionInput): Promise<Task>;
   describe(input: DescribeInput): Promise<Task>;
   blend(input: BlendInput): Promise<Task>;
+  /** A follow-up that waits for its form (MODAL): no slot, no queue place, until {@link release}. */
+  prepare(input: Omit<ActionInput, 'prompt' | 'mask'>): Promise<Task>;
+  /** Runs a prepared task with the form's prompt and mask. */
+  release(taskId: string, form: { prompt?: string; mask?: string }): Promise<Task>;
+  /** Hosts images on Discord without a job; returns their CDN URLs. */
+  hostImages(images: string[]): Promise<string[]>;
   shorten(input: ShortenInput): Promise<Task>;
   video(input: VideoInput): Promise<Task>;
   /** The task's seed: read once through the ✉️ reaction and Midjourney's DM, then cached on the task. */
