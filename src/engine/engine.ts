@@ -71,7 +71,10 @@ export interface EngineOptions {
   /** Where finished results are stored (SPEC §6.7); none: results keep their Discord links. */
   images?: ResultFilerOptions['archive'];
   /** Result-copy timings, small in tests. */
-  imageTiming?: Pick<ResultFilerOptions, 'download' | 'retryEveryMs' | 'refreshEveryMs' | 'readWaitMs'>;
+  imageTiming?: Pick<
+    ResultFilerOptions,
+    'download' | 'retryEveryMs' | 'refreshEveryMs' | 'readWaitMs' | 'onTiming'
+  >;
 }
 
 /** The engine behind every front. */
