@@ -27,17 +27,22 @@ import type {
   VideoInput,
 } from './api.ts';
 import { type Change, TaskBook } from './book.ts';
+import { dataProblem } from './data-limits.ts';
 import { DiscordDispatch } from './dispatch.ts';
 import { EngineError } from './errors.ts';
-import { failReasonOf } from './fail-reasons.ts';
+import { describeRefusal, failReasonOf } from './fail-reasons.ts';
 import type { FollowContext } from './follow.ts';
-import { newTaskId } from './ids.ts';
+import { hostImages } from './hosting.ts';
+import { newShortTaskId, newTaskId } from './ids.ts';
 import { actionSpec, newRecord, type TaskSpec } from './intake.ts';
 import { TaskIndex } from './matcher.ts';
 import type { EngineMetrics } from './metrics.ts';
+import { AWAITING_MODAL, followUpPrompt, isAwaitingModal } from './modal-tasks.ts';
+import { ResultFiler, type ResultFilerOptions } from './results-store.ts';
 import { Scheduler } from './scheduler.ts';
 import type { TaskRecord, TaskStore } from './store.ts';
 import { CommandTable, clickCancel, ModalWaiters, type SubmitContext, submitTask } from './submit.ts';
+import { pruneSummaries, SUMMARY_SWEEP_MS } from './summaries.ts';
 import { isTerminal, type Task, type TaskStatus } from './task.ts';
 
 /** Fetches an input image (http(s) URL or data URI) under the SSRF policy. */
@@ -51,7 +56,7 @@ export interface EngineOptions {
   fetchImage: ImageFetcher;
   /** Returns the banned word a prompt contains, or null. */
   bannedWord: (prompt: string) => string | null;
-  notifier?: { notify(task: Task, url: string): void; drain(): Promise<void> };
+  notifier?: { notify(task: Task, url: string, origin?: TaskOrigin): void; drain(): Promise<void> };
   metrics?: EngineMetrics;
   /** Gateway reconnect backoff and timings, small in tests. */
   backoff?: { minMs: number; maxMs: number };
@@ -63,6 +68,13 @@ export interface EngineOptions {
   infoRefreshMs?: number;
   /** How long a seed DM may take (default 30 s). */
   seedTimeoutMs?: number;
+  /** Where finished results are stored (SPEC §6.7); none: results keep their Discord links. */
+  images?: ResultFilerOptions['archive'];
+  /** Result-copy timings, small in tests. */
+  imageTiming?: Pick<
+    ResultFilerOptions,
+    'download' | 'retryEveryMs' | 'refreshEveryMs' | 'readWaitMs' | 'onTiming'
+  >;
 }
 
 /** The engine behind every front. */
@@ -76,9 +88,11 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
   private readonly log: Logger;
   private seq = 0;
   private stopping = false;
+  private sweepTimer: NodeJS.Timeout | undefined;
   private readonly submitCtx: SubmitContext;
   private readonly followCtx: FollowContext;
   private readonly care: AccountCare;
+  private readonly results: ResultFiler;
 
   constructor(private readonly opts: EngineOptions) {
     super();
@@ -145,6 +159,20 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
       liveRecord: (id) => this.liveRecord(id),
       fail: (rec, reason) => this.fail(rec, reason),
     });
+    this.results = new ResultFiler({
+      archive: opts.images,
+      cdnOrigin: opts.config.proxy.cdn,
+      logger: this.log,
+      ...(opts.metrics ? { registry: opts.metrics.registry } : {}),
+      ...opts.imageTiming,
+      save: (rec) => this.book.annotate(rec, () => {}),
+      refreshUrls: (rec, urls) => {
+        const own = rec.meta.accountId ? this.accounts.get(rec.meta.accountId) : undefined;
+        const account = own?.usable ? own : [...this.accounts.values()].find((a) => a.usable);
+        if (!account) return Promise.reject(new Error('no usable account'));
+        return account.rest.request('POST', '/attachments/refresh-urls', { json: { attachment_urls: urls } });
+      },
+    });
     for (const acc of opts.config.accounts.filter((a) => a.enable)) this.addAccount(acc);
   }
 
@@ -172,13 +200,21 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
     for (const account of this.accounts.values()) account.start();
     this.updateAccountGauge();
     this.scheduler.start();
+    this.sweepTimer = setInterval(
+      () => pruneSummaries(this.book.summaries, this.opts.config.store.expiredDates),
+      SUMMARY_SWEEP_MS,
+    );
+    this.sweepTimer.unref();
   }
 
   /** Stops taking work, lets stored state settle, closes every socket. */
   async stop(): Promise<void> {
     this.stopping = true;
     this.care.stop();
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.scheduler.stop();
+    // Copies in flight are cut short; their tasks finish with the Discord link.
+    await this.results.stop();
     await this.book.flush();
     await Promise.allSettled([...this.accounts.values()].map((a) => a.stop()));
     await this.opts.notifier?.drain();
@@ -264,6 +300,49 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
     return this.create(action, input, spec);
   }
 
+  /**
+   * A follow-up whose form the caller fills later (MODAL, SPEC §12.2): the task is stored but
+   * waits outside the queue, holding no slot, until {@link release}, or fails after its account's
+   * `timeoutMinutes`. The button is checked now; the prompt and mask at release.
+   */
+  async prepare(input: Omit<ActionInput, 'prompt' | 'mask'>): Promise<Task> {
+    const parent = await this.getRecord(input.taskId);
+    if (!parent) throw new EngineError('NOT_FOUND', `task ${input.taskId} not found`);
+    const { action, spec } = actionSpec(parent, input, (p) => this.checkPrompt(p), true);
+    return this.create(action, input, spec);
+  }
+
+  /** Gives a prepared task its form's prompt (and mask) and queues it. */
+  async release(taskId: string, form: { prompt?: string; mask?: string }): Promise<Task> {
+    const rec = await this.getRecord(taskId);
+    if (!rec) throw new EngineError('NOT_FOUND', `task ${taskId} not found`);
+    if (!isAwaitingModal(rec.task))
+      throw new EngineError('CONFLICT', `task ${taskId} is not waiting for a form`);
+    const parent = await this.getRecord(String(rec.task.params.parentId ?? ''));
+    const info = parseCustomId(String(rec.task.params.customId ?? ''));
+    if (!info || !parent) throw new EngineError('NOT_FOUND', `the parent of task ${taskId} is gone`);
+    const prompt = followUpPrompt(info, form, parent.task);
+    if (prompt) this.checkPrompt(prompt);
+    const giveBack = this.scheduler.reserve();
+    this.scheduler.unpark(taskId);
+    this.book.mutate(rec, (t, m) => {
+      const { [AWAITING_MODAL]: _waiting, ...params } = t.params;
+      t.params = params;
+      if (prompt) t.prompt = prompt;
+      if (form.mask) m.mask = form.mask;
+      m.queuedAtMs = Date.now();
+    });
+    giveBack();
+    this.scheduler.enqueue(taskId);
+    await this.book.settled(taskId);
+    return (this.book.view(taskId) ?? rec.task) as Task;
+  }
+
+  /** Hosts images on Discord without a job; returns their CDN URLs (`upload-discord-images`). */
+  hostImages(images: string[]): Promise<string[]> {
+    return hostImages(this.submitCtx, this.accounts.values(), this.opts.config.proxy.cdn, images);
+  }
+
   async cancel(taskId: string): Promise<Task> {
     const rec = await this.getRecord(taskId);
     if (!rec) throw new EngineError('NOT_FOUND', `task ${taskId} not found`);
@@ -278,11 +357,17 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
       m.cancelRequested = true;
     });
     const account = rec.meta.accountId ? this.accounts.get(rec.meta.accountId) : undefined;
-    if (account && rec.task.messageHash && rec.meta.progressMessageId) {
+    if (account && rec.task.messageHash && (rec.meta.cancelMessageId || rec.meta.progressMessageId)) {
       try {
         await clickCancel(this.submitCtx, rec, account);
       } catch (err) {
-        this.log.warn({ task: taskId, err: (err as Error).message }, 'cancel click failed');
+        // The job still runs (and costs): it stays tracked, and the caller hears Discord's reason.
+        this.book.mutate(rec, (_t, m) => {
+          m.cancelRequested = false;
+        });
+        const why = describeRefusal(err);
+        this.log.warn({ task: taskId, err: why }, 'Discord refused the cancel click');
+        throw new EngineError('UPSTREAM_FAILED', `Discord refused to cancel the job: ${why}`);
       }
     }
     return this.fail(rec, 'cancelled');
@@ -290,12 +375,14 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
 
   async get(taskId: string): Promise<Task | undefined> {
     const rec = await this.getRecord(taskId);
+    if (rec) await this.results.onRead(rec);
     return rec ? this.book.view(rec.task.id) : undefined;
   }
 
   /** The task as `/task/fetch` serves it, already JSON (the persisted snapshot, not re-serialised). */
   async getJson(taskId: string): Promise<string | undefined> {
     const rec = await this.getRecord(taskId);
+    if (rec) await this.results.onRead(rec);
     return rec ? this.book.viewJson(rec.task.id) : undefined;
   }
 
@@ -308,6 +395,8 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
     const out: Task[] = [];
     for (const id of ids) {
       const rec = await this.getRecord(id);
+      // Lists do not wait for link updates; the next read shows them.
+      if (rec) void this.results.onRead(rec);
       const view = rec ? this.book.view(id) : undefined;
       if (view) out.push(view);
     }
@@ -323,6 +412,7 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
       mode: this.opts.mode,
       accounts,
       queue: this.scheduler.queue.length,
+      images: this.results.health(),
     };
   }
 
@@ -365,14 +455,18 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
 
   private async create(action: Action, input: CommonInput, spec: TaskSpec): Promise<Task> {
     if (this.stopping) throw new EngineError('NO_ACCOUNT', 'the service is shutting down');
+    // A front that forgot to bound `data` must not store a value that cannot be copied back.
+    const dataIssue = dataProblem(input.data);
+    if (dataIssue) throw new EngineError('INVALID_INPUT', dataIssue);
     const accounts = [...this.accounts.values()];
     if (accounts.length === 0 || accounts.every((a) => a.state === 'disabled')) {
       throw new EngineError('NO_ACCOUNT', 'no Midjourney account available');
     }
-    const giveBack = this.scheduler.reserve();
+    // A prepared task (MODAL) takes no queue place until its release.
+    const giveBack = spec.park ? () => {} : this.scheduler.reserve();
     const now = Date.now();
     const rec = newRecord(
-      newTaskId(now),
+      input.shortId ? newShortTaskId(now) : newTaskId(now),
       action,
       input,
       spec,
@@ -394,7 +488,8 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
       return this.fail(rec, `account ${spec.pinnedTo} unavailable: ${pinned?.reason ?? 'not configured'}`);
     }
     giveBack();
-    this.scheduler.enqueue(id);
+    if (spec.park) this.scheduler.park(rec);
+    else this.scheduler.enqueue(id);
     const view = this.book.view(id) as Task;
     this.emit('task', view, rec.meta.origin);
     return view;
@@ -439,11 +534,17 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
   private announce(task: Readonly<Task>, origin: TaskOrigin | undefined, notifyUrl: string | null): void {
     this.emit('task', task as Task, origin);
     if (notifyUrl && task.status !== 'PENDING' && task.status !== 'STARTED') {
-      this.opts.notifier?.notify(task as Task, notifyUrl);
+      this.opts.notifier?.notify(task as Task, notifyUrl, origin);
     }
   }
 
   private finish(rec: TaskRecord, change: Change): void {
+    // A result with a file is stored first (§6.7); the filer finishes the task when it is.
+    if (this.results.finish(rec, change, (c) => this.finishNow(rec, c))) return;
+    this.finishNow(rec, change);
+  }
+
+  private finishNow(rec: TaskRecord, change: Change): void {
     const ok = this.book.mutate(rec, (t, m) => {
       change(t, m);
       t.status = 'FINISHED';
@@ -455,6 +556,8 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
   }
 
   private async fail(rec: TaskRecord, reason: string): Promise<Task> {
+    // Midjourney delivered the result; it is being stored and the task will finish.
+    if (this.results.isHolding(rec.task.id)) return (this.book.view(rec.task.id) ?? rec.task) as Task;
     const ok = this.book.mutate(rec, (t) => {
       t.status = 'FAILED';
       t.failReason = reason;

@@ -12,3 +12,10 @@ export function failReasonOf(err: unknown): { text: string; disable?: string } {
   }
   return { text: typeof e.message === 'string' ? e.message : String(err) };
 }
+
+/** Discord's refusal as one line: `400 Invalid Form Body: Component validation failed (50035)`. */
+export function describeRefusal(err: unknown): string {
+  const e = err as { status?: unknown; code?: unknown; message?: unknown };
+  if (typeof e.status === 'number') return `${e.status} ${String(e.message)} (${String(e.code)})`;
+  return typeof e.message === 'string' ? e.message : String(err);
+}

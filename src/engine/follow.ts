@@ -83,6 +83,17 @@ export function applyMessage(
     }
   }
 
+  const cancelHash = ephemeralCancelHash(msg);
+  if (cancelHash && msg.id !== rec.meta.progressMessageId) {
+    noteCancelMessage(ctx, rec, msg, cancelHash);
+    return;
+  }
+  if (msg.id === rec.meta.cancelMessageId) {
+    // An edit of the cancel reply (its button gone, or the job stopped) is never progress.
+    if (parseContent(msg.content ?? '').status === 'stopped') void ctx.fail(rec, 'cancelled');
+    return;
+  }
+
   const hash = extractJobHash(msg);
   if (rec.task.action === 'DESCRIBE' || rec.task.action === 'SHORTEN') {
     const embed = msg.embeds?.[0];
@@ -138,6 +149,38 @@ export function applyMessage(
   if (rec.meta.cancelRequested && hash && rec.meta.progressMessageId) {
     void ctx.clickCancel(rec, account).catch(() => {});
   }
+}
+
+const EPHEMERAL = 1 << 6;
+const CANCEL_PREFIX = 'MJ::CancelJob::ByJobid::';
+
+/** The job hash of an ephemeral reply that carries the Cancel Job button (and no image), or null. */
+function ephemeralCancelHash(msg: DiscordMessage): string | null {
+  if (((msg.flags ?? 0) & EPHEMERAL) === 0 || (msg.attachments ?? []).length > 0) return null;
+  for (const row of msg.components ?? [])
+    for (const b of row.components)
+      if (b.custom_id?.startsWith(CANCEL_PREFIX)) return b.custom_id.slice(CANCEL_PREFIX.length);
+  return null;
+}
+
+/**
+ * Midjourney often puts the Cancel Job button on a separate ephemeral reply (SPEC §5.3): that
+ * message is what a cancel must click. It also says the job has started.
+ */
+function noteCancelMessage(ctx: FollowContext, rec: TaskRecord, msg: DiscordMessage, hash: string): void {
+  if (parseContent(msg.content ?? '').status === 'stopped') {
+    void ctx.fail(rec, 'cancelled');
+    return;
+  }
+  ctx.index.addMessage(msg.id, rec.task.id);
+  ctx.index.addHash(hash, rec.task.id);
+  ctx.mutate(rec, (t, m) => {
+    m.cancelMessageId = msg.id;
+    m.cancelFlags = msg.flags ?? EPHEMERAL;
+    t.messageHash ??= hash;
+    if (t.status === 'STARTED' || t.status === 'SUBMITTED') t.status = 'RUNNING';
+    if (t.progress === null) t.progress = '0%';
+  });
 }
 
 function markProgress(

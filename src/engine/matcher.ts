@@ -54,6 +54,8 @@ export class TaskIndex {
       [this.byNonce, meta.nonce],
       [this.byInteraction, meta.interactionId],
       [this.byMessage, meta.progressMessageId],
+      [this.byMessage, meta.cancelMessageId ?? null],
+      [this.byMessage, task.messageId],
       [this.byHash, task.messageHash],
     ] as const) {
       if (key && map.get(key) === task.id) map.delete(key);
@@ -97,6 +99,10 @@ export class TaskIndex {
       .map((id) => lookup(id))
       .filter((r): r is TaskRecord => !!r);
     if (refId) {
+      // Midjourney posts some error embeds (`Invalid link`) as a reply to the job's own progress message.
+      const own = live(this.byMessage.get(refId));
+      if (own && (own.meta.progressMessageId === refId || own.meta.cancelMessageId === refId))
+        return { record: own, rule: 'reference' };
       const replies = candidates.filter(
         (r) =>
           r.meta.parentMessageId === refId &&

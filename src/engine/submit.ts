@@ -232,16 +232,21 @@ async function submitVideo(ctx: SubmitContext, rec: TaskRecord, account: Account
   await sendCommand(ctx, rec, account, 'imagine', (c, cmd) => imaginePayload(c, cmd, prompt));
 }
 
-/** Clicks the running job's Cancel Job button. */
+/**
+ * Clicks the running job's Cancel Job button on the message that carries it: the ephemeral reply
+ * when Midjourney sent one, else the progress message (SPEC §5.3).
+ * @throws the REST client's typed errors when Discord refuses the click.
+ */
 export async function clickCancel(_ctx: SubmitContext, rec: TaskRecord, account: Account): Promise<void> {
   const hash = rec.task.messageHash;
-  const messageId = rec.meta.progressMessageId;
+  const onReply = rec.meta.cancelMessageId ?? null;
+  const messageId = onReply ?? rec.meta.progressMessageId;
   if (!hash || !messageId) return;
   const n = newNonce();
   await account.interact(
     buttonPayload(payloadCtx(account, n), {
       messageId,
-      messageFlags: rec.meta.progressFlags,
+      messageFlags: onReply ? (rec.meta.cancelFlags ?? 64) : rec.meta.progressFlags,
       customId: `MJ::CancelJob::ByJobid::${hash}`,
     }),
   );
@@ -369,15 +374,33 @@ async function upload(ctx: SubmitContext, account: Account, inputs: string[]) {
       })),
     });
   } catch (err) {
-    if (err instanceof DiscordHttpError) throw err;
-    throw new SubmitError(`upload failed: ${(err as Error).message}`);
+    throw uploadFailure(err);
   }
 }
 
+/**
+ * An upload that failed is `upload failed: <why>` (SPEC §6.8): no interaction was sent. Only the
+ * answers that say the account cannot work (401, 403) stay Discord's, so the account is disabled.
+ */
+function uploadFailure(err: unknown): Error {
+  if (err instanceof DiscordHttpError) {
+    if (err.status === 401 || err.status === 403) return err;
+    return new SubmitError(`upload failed: Discord answered ${err.status} ${err.message} (${err.code})`);
+  }
+  if (err instanceof SubmitError) return err;
+  return new SubmitError(`upload failed: ${(err as Error).message}`);
+}
+
 /** Uploads the images and posts them in the channel, returning their CDN URLs for the prompt. */
-async function uploadAndHost(ctx: SubmitContext, account: Account, inputs: string[]): Promise<string[]> {
+export async function uploadAndHost(
+  ctx: SubmitContext,
+  account: Account,
+  inputs: string[],
+): Promise<string[]> {
   const refs = await upload(ctx, account, inputs);
-  const msg = await postMessageWithUploads(account.rest, account.id, refs);
+  const msg = await postMessageWithUploads(account.rest, account.id, refs).catch((err: unknown) => {
+    throw uploadFailure(err);
+  });
   const urls = (msg.attachments ?? []).map((a) => a.url);
   if (urls.length !== refs.length) throw new SubmitError('upload failed: Discord did not host every image');
   return urls;

@@ -10,6 +10,7 @@ import type { Action } from '../../midjourney/actions.ts';
 import { parseCustomId } from '../../midjourney/custom-ids.ts';
 import { MIDJOURNEY_APP_ID } from '../../midjourney/ids.ts';
 import type { FakeDiscord, FakeUser, InteractionContext } from '../discord/api.ts';
+import { quadrantSize, renderGrid, renderUpscale } from '../grid-image.ts';
 import { renderImage } from '../png.ts';
 import { attachExtras, type BotControls } from './extras.ts';
 import {
@@ -49,7 +50,9 @@ export interface SandboxJob {
   prompt: string;
   label: string;
   resultMessageId: string | null;
-  state: 'running' | 'done' | 'cancelled' | 'silent';
+  /** The ephemeral reply carrying the Cancel Job button, when the job got one. */
+  cancelMessageId?: string;
+  state: 'running' | 'done' | 'cancelled' | 'silent' | 'failed';
 }
 
 interface Running {
@@ -75,6 +78,11 @@ export interface BotFaults {
    * unanswered. Error answers (`--fail`, bad input) and modals are never held.
    */
   holdJobs(on: boolean, afterPercent?: number): void;
+  /**
+   * Puts the Cancel Job button on a separate ephemeral reply (flags 64) to the progress message,
+   * as Midjourney often does, instead of on the progress message itself.
+   */
+  cancelOnEphemeralReply(on: boolean): void;
 }
 
 export interface MidjourneyBot {
@@ -87,6 +95,7 @@ export interface MidjourneyBot {
 }
 
 const STEPS = [0, 15, 31, 46, 62, 78, 93];
+const EPHEMERAL = 1 << 6;
 
 /** Buttons that start a new generating job: the words Midjourney puts before the user, and whether the result is a grid. */
 const JOB_BUTTONS: Partial<Record<Action, { label: string; grid: boolean }>> = {
@@ -105,6 +114,10 @@ const JOB_BUTTONS: Partial<Record<Action, { label: string; grid: boolean }>> = {
   UPSCALE_V6_2X_SUBTLE: { label: 'Upscaled (Subtle)', grid: false },
   UPSCALE_V6_2X_CREATIVE: { label: 'Upscaled (Creative)', grid: false },
 };
+
+function double(size: { width: number; height: number }): { width: number; height: number } {
+  return { width: size.width * 2, height: size.height * 2 };
+}
 
 export interface BotOptions {
   speed: number;
@@ -130,6 +143,7 @@ export function attachMidjourneyBot(discord: FakeDiscord, opts: BotOptions): Mid
     noise: false,
     /** Messages past this progress wait (holdJobs); null: no hold. */
     holdAfter: null as number | null,
+    ephemeralCancel: false,
   };
   const held: { at: number; go: () => void }[] = [];
   const recentPrompts = new Map<string, number>();
@@ -206,6 +220,7 @@ export function attachMidjourneyBot(discord: FakeDiscord, opts: BotOptions): Mid
     label: string,
     grid: boolean,
     reply?: DiscordMessage,
+    failReply?: { title: string; description: string },
   ): SandboxJob => {
     const hash = randomUUID();
     const job: SandboxJob = {
@@ -238,6 +253,12 @@ export function attachMidjourneyBot(discord: FakeDiscord, opts: BotOptions): Mid
       stretch = n === 1 ? 2.5 : 1;
     }
     const step = ms(5000) * stretch;
+    const size = quadrantSize(prompt);
+    // Previews are small, like Midjourney's (a sixteenth of the grid's sides).
+    const previewSize = {
+      width: Math.max(8, Math.round(size.width / 8)),
+      height: Math.max(8, Math.round(size.height / 8)),
+    };
     const live = () => r.job.state === 'running';
     /** The result: a new message with the image and buttons; the progress message goes. */
     const finish = (msg: DiscordMessage) => {
@@ -248,6 +269,8 @@ export function attachMidjourneyBot(discord: FakeDiscord, opts: BotOptions): Mid
         label,
         hash,
         grid,
+        // Midjourney's sizes: a 2x2 grid of quadrant-sized pictures, or an upscale's 2x image.
+        still: () => (grid ? renderGrid(prompt + hash, size) : renderUpscale(prompt + hash, 1, double(size))),
       });
       const final = discord.postMessage(ix.channelId, {
         author: MJ_USER,
@@ -283,11 +306,46 @@ export function attachMidjourneyBot(discord: FakeDiscord, opts: BotOptions): Mid
           application_id: MIDJOURNEY_APP_ID,
           content: head('(Waiting to start)'),
           mentions: [userRef(ix.user)],
-          components: cancelRow(hash),
+          components: f.ephemeralCancel ? [] : cancelRow(hash),
           ...stamps(ix),
           ...(reply ? { message_reference: { message_id: reply.id, channel_id: ix.channelId } } : {}),
         });
         r.progressId = msg.id;
+        if (f.ephemeralCancel) {
+          const eph = discord.postMessage(ix.channelId, {
+            author: MJ_USER,
+            type: 19,
+            flags: EPHEMERAL,
+            webhook_id: MIDJOURNEY_APP_ID,
+            application_id: MIDJOURNEY_APP_ID,
+            content: head('(Waiting to start)'),
+            mentions: [userRef(ix.user)],
+            components: cancelRow(hash),
+            ...stamps(ix),
+            message_reference: { message_id: msg.id, channel_id: ix.channelId },
+          });
+          job.cancelMessageId = eph.id;
+        }
+        if (failReply) {
+          // Midjourney's late refusal: a red embed replying to the progress message, no nonce, no interaction.
+          later(r, ms(1000), () => {
+            if (!live()) return;
+            for (const t of r.timers) clearTimeout(t);
+            running.delete(hash);
+            job.state = 'failed';
+            discord.postMessage(ix.channelId, {
+              author: MJ_USER,
+              type: 19,
+              webhook_id: MIDJOURNEY_APP_ID,
+              application_id: MIDJOURNEY_APP_ID,
+              embeds: [
+                { type: 'rich', title: failReply.title, description: failReply.description, color: RED },
+              ],
+              message_reference: { message_id: msg.id, channel_id: ix.channelId },
+            });
+          });
+          return;
+        }
         // Each step follows the one before by `step` (a held step resumes where it stopped).
         const progress = (i: number) => {
           const pct = STEPS[i];
@@ -305,7 +363,7 @@ export function attachMidjourneyBot(discord: FakeDiscord, opts: BotOptions): Mid
               const preview = discord.storeFile(
                 ix.channelId,
                 `${hash}_grid_0.webp`,
-                renderImage({ seed: prompt + hash, step: pct, width: 64, height: 64, grid }),
+                renderImage({ seed: prompt + hash, step: pct, ...previewSize, grid }),
                 'image/png',
               );
               discord.editMessage(ix.channelId, msg.id, {
@@ -374,7 +432,8 @@ export function attachMidjourneyBot(discord: FakeDiscord, opts: BotOptions): Mid
         const image = discord.storeFile(
           ix.channelId,
           `${ix.user.username}_${slug(parent.prompt)}_${hash}.png`,
-          renderImage({ seed: parent.prompt + parent.hash + index, step: 100, width: 128, height: 128 }),
+          // One picture of the grid, at the quadrant's size (what U1–U4 give).
+          renderUpscale(parent.prompt + parent.hash, index, quadrantSize(parent.prompt)),
           'image/png',
         );
         const msg = discord.postMessage(ix.channelId, {
@@ -427,6 +486,23 @@ export function attachMidjourneyBot(discord: FakeDiscord, opts: BotOptions): Mid
     grid: boolean,
     reply?: DiscordMessage,
   ) => {
+    const late = /--fail-reply\s+(.+?)(?=\s--|$)/.exec(rawPrompt);
+    if (late) {
+      const title = (late[1] ?? '').trim();
+      const clean = rawPrompt.replace(late[0], '').trim();
+      runJob(
+        { ...ix, name: String(ix.data.name ?? 'imagine') },
+        echoPrompt(clean, shortId),
+        label,
+        grid,
+        reply,
+        {
+          title,
+          description: `The link in \`${clean}\` could not be read.\n**Check** it and try again.\n\nSandbox answer.`,
+        },
+      );
+      return;
+    }
     const fail = /--fail\s+(.+?)(?=\s--|$)/.exec(rawPrompt);
     let prompt = rawPrompt;
     if (fail) {
@@ -696,6 +772,9 @@ export function attachMidjourneyBot(discord: FakeDiscord, opts: BotOptions): Mid
       },
       postToOtherChannel: (on) => {
         f.noise = on;
+      },
+      cancelOnEphemeralReply: (on) => {
+        f.ephemeralCancel = on;
       },
       holdJobs: (on, afterPercent) => {
         f.holdAfter = on ? (afterPercent ?? Number.NEGATIVE_INFINITY) : null;

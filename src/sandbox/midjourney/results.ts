@@ -7,7 +7,6 @@ import type { DiscordActionRow, DiscordAttachment } from '../../discord/types.ts
 import { isVideoPrompt, promptVersion } from '../../midjourney/index.ts';
 import type { FakeDiscord } from '../discord/api.ts';
 import { renderVideo } from '../mp4.ts';
-import { renderImage } from '../png.ts';
 import { gridRows, singleRows, slug } from './messages.ts';
 
 /** Labels of the video jobs: what Midjourney writes before the user in their messages. */
@@ -77,7 +76,16 @@ function v8GridRows(hash: string): DiscordActionRow[] {
 /** The attachments and buttons of a finished job's message. */
 export function resultParts(
   discord: FakeDiscord,
-  job: { channelId: string; username: string; prompt: string; label: string; hash: string; grid: boolean },
+  job: {
+    channelId: string;
+    username: string;
+    prompt: string;
+    label: string;
+    hash: string;
+    grid: boolean;
+    /** The picture of an image result. */
+    still: () => Buffer;
+  },
 ): { attachments: DiscordAttachment[]; components: DiscordActionRow[] } {
   const { channelId, prompt, label, hash, grid } = job;
   if (isVideoJob(prompt, label)) {
@@ -95,7 +103,7 @@ export function resultParts(
   const image = discord.storeFile(
     channelId,
     `${job.username}_${slug(prompt)}_${hash}.png`,
-    renderImage({ seed: prompt + hash, step: 100, width: 128, height: 128, grid }),
+    job.still(),
     'image/png',
   );
   const version = promptVersion(prompt);
