@@ -119,14 +119,14 @@ describe('moderation, timed blocks and fast hours (SPEC §14)', () => {
     );
   });
 
-  test('a 1-minute block pauses the account; new work goes to the other; it is ready again by itself', async () => {
+  test('a timed block (5 minutes, 5 s at speed 60) pauses the account; new work goes to the other; it is ready again by itself', async () => {
     const blocked = await svc.waitTask(
-      await svc.submit('/image/imagine', { prompt: 'a prompt that gets blocked --fail Blocked 1 minute' }),
+      await svc.submit('/image/imagine', { prompt: 'a prompt that gets blocked --fail Blocked 5 minutes' }),
     );
     assert.equal(blocked.status, 'FAILED');
     assert.match(
       blocked.failReason ?? '',
-      /^\[Blocked\] You have been blocked from accessing Midjourney for 1 minute\./,
+      /^\[Blocked\] You have been blocked from accessing Midjourney for 5 minutes\./,
     );
     const paused = blocked.discordId as string;
     const during = await until(
@@ -145,11 +145,11 @@ describe('moderation, timed blocks and fast hours (SPEC §14)', () => {
       assert.equal(t.status, 'FINISHED', t.failReason ?? '');
       assert.notEqual(t.discordId, paused, 'the paused account took no new work');
     }
-    // 1 minute at sandbox speed 60 is 1 s of real time.
+    // 5 minutes at sandbox speed 60 are 5 s of real time.
     const after = await until(
       () => accountsOf(svc),
       (a) => a.find((x) => x.id === paused)?.state === 'ready',
-      10_000,
+      20_000,
     );
     const back = after.find((x) => x.id === paused) as AccountHealth;
     assert.equal(back.state, 'ready', 'back by itself');
