@@ -6,6 +6,7 @@ import { cpus, totalmem } from 'node:os';
 import { apiThroughput } from './api-throughput.ts';
 import { engineLatency } from './engine-latency.ts';
 import { gatewayThroughput } from './gateway-throughput.ts';
+import { hostileBodies } from './hostile-bodies.ts';
 import { type Row, table } from './lib/report.ts';
 import { scale } from './scale.ts';
 import { telegramChats } from './telegram.ts';
@@ -20,6 +21,7 @@ const steps: [string, () => Promise<Row[]>][] = [
   ['scale', () => scale(quick ? 10 : 50, quick ? 300 : 5000)],
   ['telegram chats', () => telegramChats(quick ? 20 : 100)],
   ['vs npm client', () => vsNpmClient(quick ? 3 : 10)],
+  ['hostile bodies', () => hostileBodies(quick ? 1 : 3)],
 ];
 for (const [name, run] of steps) {
   process.stderr.write(`bench: ${name}…\n`);
