@@ -8,6 +8,7 @@ import { engineLatency } from './engine-latency.ts';
 import { gatewayThroughput } from './gateway-throughput.ts';
 import { type Row, table } from './lib/report.ts';
 import { scale } from './scale.ts';
+import { slotUse } from './slot-use.ts';
 import { telegramChats } from './telegram.ts';
 import { vsNpmClient } from './vs-npm-client.ts';
 
@@ -18,6 +19,7 @@ const steps: [string, () => Promise<Row[]>][] = [
   ['engine latency', () => engineLatency(quick ? 30 : 200)],
   ['gateway throughput', () => gatewayThroughput(quick ? 5000 : 30_000)],
   ['scale', () => scale(quick ? 10 : 50, quick ? 300 : 5000)],
+  ['slot use', () => slotUse(10, quick ? 60 : 300)],
   ['telegram chats', () => telegramChats(quick ? 20 : 100)],
   ['vs npm client', () => vsNpmClient(quick ? 3 : 10)],
 ];
