@@ -79,7 +79,7 @@ export async function startApp(input: Config, opts: AppOptions): Promise<App> {
       'SANDBOX MODE: no Discord account configured, running against the simulated Midjourney',
     );
   }
-  const store = new TaskStore({ url: config.store.url, expiredDays: config.store.expiredDates });
+  const store = new TaskStore({ url: config.store.url, expiredDays: config.store.expiredDates, logger });
   const metrics = createMetrics({ defaults: true });
   const settings = config.settings;
   const notifier = new Notifier({

@@ -27,6 +27,7 @@ import type {
   VideoInput,
 } from './api.ts';
 import { type Change, TaskBook } from './book.ts';
+import { dataProblem } from './data-limits.ts';
 import { DiscordDispatch } from './dispatch.ts';
 import { EngineError } from './errors.ts';
 import { describeRefusal, failReasonOf } from './fail-reasons.ts';
@@ -38,6 +39,7 @@ import type { EngineMetrics } from './metrics.ts';
 import { Scheduler } from './scheduler.ts';
 import type { TaskRecord, TaskStore } from './store.ts';
 import { CommandTable, clickCancel, ModalWaiters, type SubmitContext, submitTask } from './submit.ts';
+import { pruneSummaries, SUMMARY_SWEEP_MS } from './summaries.ts';
 import { isTerminal, type Task, type TaskStatus } from './task.ts';
 
 /** Fetches an input image (http(s) URL or data URI) under the SSRF policy. */
@@ -76,6 +78,7 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
   private readonly log: Logger;
   private seq = 0;
   private stopping = false;
+  private sweepTimer: NodeJS.Timeout | undefined;
   private readonly submitCtx: SubmitContext;
   private readonly followCtx: FollowContext;
   private readonly care: AccountCare;
@@ -172,12 +175,18 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
     for (const account of this.accounts.values()) account.start();
     this.updateAccountGauge();
     this.scheduler.start();
+    this.sweepTimer = setInterval(
+      () => pruneSummaries(this.book.summaries, this.opts.config.store.expiredDates),
+      SUMMARY_SWEEP_MS,
+    );
+    this.sweepTimer.unref();
   }
 
   /** Stops taking work, lets stored state settle, closes every socket. */
   async stop(): Promise<void> {
     this.stopping = true;
     this.care.stop();
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.scheduler.stop();
     await this.book.flush();
     await Promise.allSettled([...this.accounts.values()].map((a) => a.stop()));
@@ -371,6 +380,9 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
 
   private async create(action: Action, input: CommonInput, spec: TaskSpec): Promise<Task> {
     if (this.stopping) throw new EngineError('NO_ACCOUNT', 'the service is shutting down');
+    // A front that forgot to bound `data` must not store a value that cannot be copied back.
+    const dataIssue = dataProblem(input.data);
+    if (dataIssue) throw new EngineError('INVALID_INPUT', dataIssue);
     const accounts = [...this.accounts.values()];
     if (accounts.length === 0 || accounts.every((a) => a.state === 'disabled')) {
       throw new EngineError('NO_ACCOUNT', 'no Midjourney account available');

@@ -8,7 +8,9 @@ import { dirname, resolve } from 'node:path';
 import KeyvRedis from '@keyv/redis';
 import KeyvSqlite from '@keyv/sqlite';
 import Keyv from 'keyv';
+import type { Logger } from '../log.ts';
 import type { TaskOrigin } from './api.ts';
+import { readTaskRecord } from './stored-record.ts';
 import { type Task, withDefaults } from './task.ts';
 
 /** Engine bookkeeping kept beside the public task JSON; never shown to API callers. */
@@ -60,6 +62,8 @@ export interface StoreOptions {
   expiredDays: number;
   /** Base directory for relative sqlite paths. */
   cwd?: string;
+  /** Where a stored record that had to be repaired or skipped is reported. */
+  logger?: Logger;
 }
 
 /** A value that is already JSON: the task space stores it as it is instead of serialising again. */
@@ -122,11 +126,24 @@ export class TaskStore {
   private readonly ttlMs: number;
   /** The fronts' spaces, each with the set-up its connection runs first. */
   private readonly extra = new Map<string, { kv: Keyv; ready: Promise<void> }>();
+  /** Records repaired while reading, written back once by {@link all}. */
+  private readonly repaired = new Set<string>();
 
   constructor(private readonly opts: StoreOptions) {
     this.ttlMs = Math.round(opts.expiredDays * 24 * 3600 * 1000);
     const { kv, ready } = keyvFor(opts.url, 'task', opts.cwd ?? process.cwd(), true);
     this.tasks = kv as Keyv<TaskRecord>;
+    // Records written by older versions may hold values this one refuses (a `data` nested
+    // thousands of levels deep): each is repaired or skipped on its own, with the reason logged.
+    const plain = kv.deserialize;
+    if (plain) {
+      const log = opts.logger?.child({ room: 'store' });
+      kv.deserialize = ((raw: string) =>
+        readTaskRecord(raw, plain, (problem) => {
+          log?.warn(problem, problem.repaired ? 'stored task repaired' : 'stored task skipped');
+          if (problem.repaired && problem.id) this.repaired.add(problem.id);
+        })) as typeof plain;
+    }
     this.ready = ready.catch(() => undefined);
   }
 
@@ -169,6 +186,10 @@ export class TaskStore {
       }
     } catch (err) {
       throw new StoreError(`could not list tasks: ${(err as Error).message}`, { cause: err });
+    }
+    for (const rec of out) {
+      if (!this.repaired.delete(rec.task.id)) continue;
+      await this.save(rec).catch(() => undefined);
     }
     return out;
   }

@@ -11,6 +11,7 @@ import type {
   ImagineInput,
   ShortenInput,
 } from '../engine/api.ts';
+import { dataProblem } from '../engine/data-limits.ts';
 
 /** A body that does not have the documented shape; the message names the field. */
 export class ValidationError extends Error {
@@ -64,7 +65,11 @@ function common(b: Record<string, unknown>): { notifyUrl?: string; data?: unknow
     if (!httpUrl.safeParse(b.notifyUrl).success) fail('notifyUrl is not a valid http(s) URL');
     out.notifyUrl = b.notifyUrl as string;
   }
-  if (b.data !== undefined) out.data = b.data;
+  if (b.data !== undefined) {
+    const problem = dataProblem(b.data);
+    if (problem) fail(problem);
+    out.data = b.data;
+  }
   return out;
 }
 

@@ -11,6 +11,10 @@ import type { EngineApi } from '../engine/api.ts';
 import { EngineError } from '../engine/errors.ts';
 import { TASK_STATUSES, type TaskStatus } from '../engine/task.ts';
 import type { Logger } from '../log.ts';
+import { jsonBody } from './body.ts';
+import { onClientError } from './client-error.ts';
+import { ClientAbortedError, cleanText, HttpError } from './errors.ts';
+import { seedBodyBounds } from './limits.ts';
 import {
   actionBody,
   blendBody,
@@ -20,8 +24,7 @@ import {
   taskIdBody,
   ValidationError,
 } from './schemas.ts';
-
-const MAX_BODY = 64 * 1024 * 1024;
+import { requestTarget } from './target.ts';
 
 export interface ApiServerOptions {
   engine: EngineApi;
@@ -43,16 +46,6 @@ export interface ApiServer {
   close(): Promise<void>;
 }
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-  }
-}
-
 type Handler = (ctx: {
   req: IncomingMessage;
   url: URL;
@@ -65,7 +58,11 @@ function sendJson(
   body: unknown,
   headers: Record<string, string> = {},
 ): void {
-  const text = JSON.stringify(body);
+  const text = JSON.stringify(
+    status >= 400 && body && typeof body === 'object' && typeof (body as { msg?: unknown }).msg === 'string'
+      ? { ...body, msg: cleanText((body as { msg: string }).msg) }
+      : body,
+  );
   res.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(text),
@@ -80,43 +77,6 @@ function sendText(res: ServerResponse, status: number, text: string): void {
     'content-length': Buffer.byteLength(text),
   });
   res.end(text);
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > MAX_BODY) {
-      reject(new HttpError(413, 'request body is larger than 64 MiB'));
-      req.resume();
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY) {
-        reject(new HttpError(413, 'request body is larger than 64 MiB'));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
-async function jsonBody(req: IncomingMessage): Promise<unknown> {
-  const raw = await readBody(req);
-  if (raw.length === 0) return {};
-  const type = String(req.headers['content-type'] ?? '');
-  if (type && !/^application\/(.+\+)?json\b/i.test(type))
-    throw new HttpError(415, 'Content-Type must be application/json');
-  try {
-    return JSON.parse(raw.toString('utf8')) as unknown;
-  } catch {
-    throw new HttpError(400, 'invalid JSON');
-  }
 }
 
 function sameSecret(given: string, secret: string): boolean {
@@ -181,9 +141,10 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         if (status && !(TASK_STATUSES as readonly string[]).includes(status)) {
           throw new HttpError(400, `status must be one of ${TASK_STATUSES.join(', ')}`);
         }
-        const limit = limitRaw === null || limitRaw === '' ? 20 : Number(limitRaw);
-        if (!Number.isInteger(limit) || limit < 1 || limit > 100)
-          throw new HttpError(400, 'limit must be an integer from 1 to 100');
+        // Digits only: `+5`, `5e1`, ` 5` are not what a client meant to send.
+        const limit =
+          limitRaw === null || limitRaw === '' ? 20 : /^\d{1,3}$/.test(limitRaw) ? Number(limitRaw) : 0;
+        if (limit < 1 || limit > 100) throw new HttpError(400, 'limit must be an integer from 1 to 100');
         const list = await engine.list({ ...(status ? { status: status as TaskStatus } : {}), limit });
         return { body: { code: 0, msg: 'success', data: list } };
       },
@@ -198,6 +159,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
 
   async function fetchTask(id: string | null | undefined) {
     if (!id) throw new HttpError(400, 'taskId is required');
+    if (!/^\d{1,30}$/.test(id)) throw new HttpError(400, 'taskId must be a task id (digits)');
     if (engine.getJson) {
       // The hot read: the persisted JSON goes out as it is, no parse and no copy.
       const json = await engine.getJson(id);
@@ -210,8 +172,10 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     return { body: { code: 0, msg: 'success', data: task } };
   }
 
+  const bodyBounds = seedBodyBounds(config.settings.maxImageBytes);
+
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    const url = requestTarget(req.url);
     let path = url.pathname.replace(/\/+$/, '') || '/';
     const method = req.method ?? 'GET';
     if (opts.telegramWebhook && path === opts.telegramWebhook.path) {
@@ -228,23 +192,24 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       else if (path !== '/health' && path !== '/metrics')
         throw new HttpError(404, `no route ${url.pathname}`);
     }
+    // Before anything about routes or methods is said: without the secret, nothing is listed.
+    if (!(path === '/health' && (method === 'GET' || method === 'HEAD'))) checkSecret(req);
     if (path === '/metrics' && opts.metricsRegistry) {
       if (method !== 'GET')
         throw new HttpError(405, `${method} is not allowed on ${url.pathname}`, { allow: 'GET' });
-      checkSecret(req);
       const text = await opts.metricsRegistry.metrics();
       res.writeHead(200, { 'content-type': opts.metricsRegistry.contentType }).end(text);
       return;
     }
     const route = routes[path];
     if (!route) throw new HttpError(404, `no route ${url.pathname}`);
-    const handler = route[method];
+    const handler = route[method === 'HEAD' && path === '/health' ? 'GET' : method];
     if (!handler)
       throw new HttpError(405, `${method} is not allowed on ${url.pathname}`, {
         allow: Object.keys(route).join(', '),
       });
-    if (path !== '/health') checkSecret(req);
-    const out = await handler({ req, url, body: () => jsonBody(req) });
+    const bounds = bodyBounds[path] ?? bodyBounds['/task/fetch']!;
+    const out = await handler({ req, url, body: () => jsonBody(req, bounds, path) });
     if (out.raw !== undefined) sendText(res, out.status ?? 200, out.raw);
     else sendJson(res, out.status ?? 200, out.body);
   };
@@ -265,6 +230,11 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
 
   const server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
+      if (err instanceof ClientAbortedError) {
+        log.debug({ url: cleanText(req.url ?? '') }, 'client closed the connection mid-request');
+        res.destroy();
+        return;
+      }
       if (res.headersSent) {
         res.destroy();
         return;
@@ -276,13 +246,14 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       } else if (err instanceof EngineError) {
         sendJson(res, err.status, { code: err.status, msg: err.message, data: null, ...err.details });
       } else {
-        log.error({ err: (err as Error).message, url: req.url }, 'request failed');
+        log.error({ err: (err as Error).message, url: cleanText(req.url ?? '') }, 'request failed');
         sendJson(res, 500, { code: 500, msg: 'internal error', data: null });
       }
       if (!req.complete) req.resume();
     });
   });
   server.requestTimeout = 120_000;
+  server.on('clientError', onClientError(log));
 
   return {
     server,

@@ -1,0 +1,53 @@
+/**
+ * Every route of the HTTP server, for the property-based hostile-input test
+ * (test/http/hostile-property.test.ts). A new front adds its routes here: path, method, where its
+ * input goes, the field names it reads, and (if its envelope is not the seed's) how to tell a
+ * well-formed answer.
+ */
+
+export interface RouteCase {
+  method: 'GET' | 'POST';
+  path: string;
+  /** Where generated values are put: the JSON body or the query string. */
+  input: 'body' | 'query';
+  /** Field names the route reads (generated values go under these, and under random names). */
+  fields: string[];
+  /** A well-formed answer for this route; default: the seed envelope of SPEC §5.1. */
+  wellFormed?: (status: number, json: unknown) => boolean;
+}
+
+/** SPEC §5.1: `code` is 0 on success, else the HTTP status; `msg` is a sentence. */
+export function seedEnvelope(status: number, json: unknown): boolean {
+  if (!json || typeof json !== 'object') return false;
+  const { code, msg } = json as { code?: unknown; msg?: unknown };
+  return code === (status === 200 ? 0 : status) && typeof msg === 'string' && msg.length > 0;
+}
+
+const common = ['notifyUrl', 'data'];
+
+export const ROUTES: RouteCase[] = [
+  { method: 'POST', path: '/image/imagine', input: 'body', fields: ['prompt', 'images', ...common] },
+  {
+    method: 'POST',
+    path: '/image/action',
+    input: 'body',
+    fields: ['taskId', 'customId', 'prompt', 'mask', ...common],
+  },
+  { method: 'POST', path: '/image/describe', input: 'body', fields: ['images', ...common] },
+  { method: 'POST', path: '/image/blend', input: 'body', fields: ['images', 'dimensions', ...common] },
+  { method: 'POST', path: '/image/shorten', input: 'body', fields: ['prompt', 'bot', ...common] },
+  { method: 'GET', path: '/task/seed', input: 'query', fields: ['taskId'] },
+  { method: 'GET', path: '/task/fetch', input: 'query', fields: ['taskId'] },
+  { method: 'POST', path: '/task/fetch', input: 'body', fields: ['taskId'] },
+  { method: 'POST', path: '/task/cancel', input: 'body', fields: ['taskId'] },
+  { method: 'GET', path: '/task/list', input: 'query', fields: ['status', 'limit'] },
+  {
+    method: 'GET',
+    path: '/health',
+    input: 'query',
+    fields: [],
+    // A query string too long for the headers is a 431 in the seed envelope.
+    wellFormed: (status, json) =>
+      status === 200 ? (json as { status?: unknown })?.status === 'ok' : seedEnvelope(status, json),
+  },
+];
