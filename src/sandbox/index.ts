@@ -3,11 +3,16 @@
  * use. `npm start` runs on it when no account is configured; the tests run on it too.
  */
 import { randomBytes } from 'node:crypto';
+import type { DiscordMessage } from '../discord/types.ts';
 import type { Logger } from '../log.ts';
 import type { FakeDiscord, FakeUser } from './discord/api.ts';
 import { startFakeDiscord } from './discord/server.ts';
-import { attachMidjourneyBot, type MidjourneyBot } from './midjourney/bot.ts';
+import { attachMidjourneyBot, type BotState, type MidjourneyBot } from './midjourney/bot.ts';
 import { MJ_USER } from './midjourney/messages.ts';
+import { type SandboxKv, SandboxPersistence } from './state.ts';
+
+/** Messages kept per channel across a restart (the newest; their buttons keep working). */
+const PERSISTED_MESSAGES = 500;
 
 export interface SandboxAccount {
   token: string;
@@ -30,6 +35,11 @@ export interface SandboxOptions {
   accounts?: number;
   logger?: Logger;
   heartbeatIntervalMs?: number;
+  /**
+   * Where the sandbox keeps its state (messages, jobs and their buttons, jobs in flight) so a
+   * restart loses none of it (SPEC §8): the service passes a space of its own store.
+   */
+  state?: SandboxKv;
 }
 
 export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
@@ -62,11 +72,14 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
     all.push(user.id);
   }
   discord.addChannel({ id: noiseChannel, guildId, memberIds: all });
-  const bot = attachMidjourneyBot(discord, {
+  const persistence = opts.state ? new SandboxPersistence(opts.state, opts.logger) : undefined;
+  const bot: MidjourneyBot = attachMidjourneyBot(discord, {
     speed: opts.speed,
     otherUser: other,
     noiseChannelId: noiseChannel,
+    onChange: () => persistence?.mark('bot', () => bot.exportState()),
   });
+  if (persistence) await restore(persistence, discord, bot);
   const origin = discord.origin;
   return {
     discord,
@@ -74,8 +87,29 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
     accounts,
     proxy: { server: origin, cdn: origin, gateway: discord.gatewayUrl, upload: origin, inpaint: origin },
     async close() {
+      // What is in flight is written before the bot lets go of it.
+      const written = persistence?.flush();
       bot.close();
+      await written;
       await discord.close();
     },
   };
+}
+
+/** Takes back the stored state, then keeps it written as it changes. */
+async function restore(
+  persistence: SandboxPersistence,
+  discord: FakeDiscord,
+  bot: MidjourneyBot,
+): Promise<void> {
+  const state = discord.messageState;
+  for (const channelId of state.channelIds()) {
+    const msgs = await persistence.load(`messages:${channelId}`);
+    if (Array.isArray(msgs)) state.importChannel(channelId, msgs as DiscordMessage[]);
+  }
+  const saved = (await persistence.load('bot')) as BotState | undefined;
+  if (saved && Array.isArray(saved.jobs) && Array.isArray(saved.running)) bot.restore(saved);
+  state.onChange((channelId) =>
+    persistence.mark(`messages:${channelId}`, () => state.exportChannel(channelId, PERSISTED_MESSAGES)),
+  );
 }
