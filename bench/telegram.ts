@@ -44,6 +44,7 @@ async function run(chats: number, timing: Partial<TelegramTiming> | undefined): 
   const config = parseConfig({
     listen: 'http://127.0.0.1:0',
     store: { url: `sqlite://${join(dir, 'tasks.sqlite')}` },
+    images: { dir: join(dir, 'images') },
     logLevel: 'silent',
     settings: { interactionIntervalMs: 0 },
     telegram: { token: tg.token, apiRoot: tg.apiRoot, maxJobsPerUser: 3 },

@@ -3,7 +3,7 @@
  * engine → HTTP front (→ Telegram front). Tests start the whole service in-process through here.
  */
 import type { AccountConfig, Config } from './config.ts';
-import { enabledAccounts } from './config.ts';
+import { ConfigError, enabledAccounts, imagesPublicUrl } from './config.ts';
 import { createConsole } from './console/index.ts';
 import { loadBannedWords } from './engine/banned-words.ts';
 import { Engine } from './engine/engine.ts';
@@ -12,6 +12,7 @@ import { createMetrics, type EngineMetrics } from './engine/metrics.ts';
 import { Notifier } from './engine/notifier.ts';
 import { TaskStore } from './engine/store.ts';
 import { createApiServer } from './http/server.ts';
+import { createImageArchive, type ImageService, ImageStoreError } from './images/index.ts';
 import type { Logger } from './log.ts';
 import { type Sandbox, startSandbox } from './sandbox/index.ts';
 import { createTelegramFront, type TelegramFront } from './telegram/bot.ts';
@@ -25,6 +26,8 @@ export interface App {
   metrics: EngineMetrics;
   sandbox: Sandbox | undefined;
   telegram: TelegramFront | undefined;
+  /** The stored-results archive (§6.7). */
+  images: ImageService;
   /** Base URL the API listens on (e.g. `http://127.0.0.1:8686`). */
   url: string;
   close(): Promise<void>;
@@ -49,12 +52,28 @@ export interface AppOptions {
   telegramRetryMs?: number;
   /** How long start-up waits for the Telegram bot's first start attempt (default 10 s). */
   telegramStartWaitMs?: number;
+  /** Result-copy timings for tests (download retries, read retry interval). */
+  imageTiming?: ConstructorParameters<typeof Engine>[0]['imageTiming'];
 }
 
 /** Starts the whole service; `close()` stops it gracefully. */
 export async function startApp(input: Config, opts: AppOptions): Promise<App> {
   const logger = opts.logger;
   let config = input;
+  // Before anything starts: a store that cannot be written is a start-up error like a bad config.
+  let publicBase = imagesPublicUrl(input);
+  const images = createImageArchive(input.images, {
+    publicBase: () => publicBase,
+    logger,
+    expiredDays: input.store.expiredDates,
+  });
+  try {
+    await images.start();
+  } catch (err) {
+    await images.close();
+    if (err instanceof ImageStoreError) throw new ConfigError([err.message]);
+    throw err;
+  }
   let sandbox = opts.sandbox;
   const live = enabledAccounts(config).length > 0 && !sandbox;
   let ownSandbox = false;
@@ -104,6 +123,8 @@ export async function startApp(input: Config, opts: AppOptions): Promise<App> {
         maxBytes: settings.maxImageBytes,
         allowPrivateNetworks: settings.allowPrivateNetworks,
       }),
+    images,
+    ...(opts.imageTiming ? { imageTiming: opts.imageTiming } : {}),
     ...opts.engine,
   });
   await engine.start();
@@ -123,10 +144,13 @@ export async function startApp(input: Config, opts: AppOptions): Promise<App> {
     config,
     logger,
     metricsRegistry: metrics.registry,
+    images,
     console: createConsole({ engine, config, logger }),
     ...(telegram?.webhook ? { telegramWebhook: telegram.webhook } : {}),
   });
   const { url } = await api.listen();
+  // The listen port may be known only now (port 0).
+  if (!config.images.publicUrl) publicBase = imagesPublicUrl(config, url);
   logger.info({ url, mode: engine.mode }, 'midjourney-bridge listening');
   const telegramStarter = telegram ? keepStarting(telegram, logger, opts.telegramRetryMs) : undefined;
   // Usually settled at once; a Telegram that does not answer must not hold up start-up.
@@ -142,12 +166,14 @@ export async function startApp(input: Config, opts: AppOptions): Promise<App> {
     metrics,
     sandbox,
     telegram,
+    images,
     url,
     async close() {
       telegramStarter?.cancel();
       await telegram?.stop();
       await api.close();
       await engine.stop();
+      await images.close();
       // The sandbox writes its state into the store: it closes first.
       if (ownSandbox) await sandbox?.close();
       await store.close();

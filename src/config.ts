@@ -80,6 +80,39 @@ const telegramSchema = z.strictObject({
     .default(null),
 });
 
+const optionalUrl = z.union([z.literal(''), httpUrl]);
+
+const imagesS3Schema = z.strictObject({
+  endpoint: optionalUrl.default(''),
+  region: z.string().min(1).default('auto'),
+  bucket: z.string().default(''),
+  accessKeyId: z.string().default(''),
+  secretAccessKey: z.string().default(''),
+  prefix: z
+    .string()
+    .regex(/^(?:[\w.-]+\/)*$/, 'must be empty or path segments each ending in / (e.g. "mjb/")')
+    .default('mjb/'),
+  publicUrl: optionalUrl.default(''),
+});
+
+/** Stored results (SPEC §6.7). */
+const imagesSchema = z
+  .strictObject({
+    store: z.enum(['local', 's3', 'off']).default('local'),
+    dir: z.string().min(1, 'must not be empty').default('data/images'),
+    publicUrl: optionalUrl.default(''),
+    split: z.boolean().default(true),
+    s3: imagesS3Schema.default(imagesS3Schema.parse({})),
+  })
+  .superRefine((cfg, ctx) => {
+    if (cfg.store === 's3' && !cfg.s3.bucket)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['s3', 'bucket'],
+        message: 'is required when images.store is "s3"',
+      });
+  });
+
 const consoleSchema = z.strictObject({
   /** Without a secret: also let other machines act (not only look). */
   open: z.boolean().default(false),
@@ -107,6 +140,7 @@ export const configSchema = z
     settings: settingsSchema.default(settingsSchema.parse({})),
     telegram: telegramSchema.default(telegramSchema.parse({})),
     midjourney: midjourneySchema.default(midjourneySchema.parse({})),
+    images: imagesSchema.default(imagesSchema.parse({})),
     console: consoleSchema.default(consoleSchema.parse({})),
     sandbox: z.strictObject({ speed: z.number().positive().max(10_000).default(1) }).default({ speed: 1 }),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -131,6 +165,16 @@ export type AccountConfig = z.infer<typeof accountSchema>;
 export type ProxyConfig = z.infer<typeof proxySchema>;
 export type SettingsConfig = z.infer<typeof settingsSchema>;
 export type TelegramConfig = z.infer<typeof telegramSchema>;
+export type ImagesConfig = z.infer<typeof imagesSchema>;
+
+/** The base URL stored images are served at: `images.publicUrl`, else the listen URL (0.0.0.0 shown as 127.0.0.1). */
+export function imagesPublicUrl(cfg: Config, listening?: string): string {
+  if (cfg.images.publicUrl) return cfg.images.publicUrl.replace(/\/+$/, '');
+  if (listening) return listening;
+  const u = new URL(cfg.listen);
+  if (u.hostname === '0.0.0.0') u.hostname = '127.0.0.1';
+  return u.origin;
+}
 export type ConsoleConfig = z.infer<typeof consoleSchema>;
 
 /** Start-up configuration problems, one readable line per problem. */

@@ -40,6 +40,13 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
+  // Found only while starting (an image store that cannot be written): still a configuration problem.
+  if (err instanceof ConfigError) {
+    process.stderr.write(
+      `midjourney-bridge: invalid configuration\n${err.problems.map((p) => `  ${p}\n`).join('')}`,
+    );
+    process.exit(2);
+  }
   process.stderr.write(`midjourney-bridge: could not start: ${(err as Error).message}\n`);
   process.exit(1);
 });

@@ -8,6 +8,7 @@ const FORBIDDEN: Record<string, string[]> = {
   discord: ['midjourney', 'engine', 'http', 'telegram', 'sandbox'],
   midjourney: ['engine', 'http', 'telegram', 'sandbox'],
   engine: ['http', 'telegram', 'sandbox'],
+  images: ['engine', 'http', 'compat', 'telegram', 'console', 'sandbox'],
   http: ['telegram', 'sandbox'],
   telegram: ['http', 'sandbox'],
   sandbox: ['engine', 'http', 'telegram'],

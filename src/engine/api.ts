@@ -91,6 +91,8 @@ export interface Health {
   mode: 'live' | 'sandbox';
   accounts: AccountHealth[];
   queue: number;
+  /** The image store (§6.7). */
+  images?: { store: string; ok: boolean };
 }
 
 /** Events: every persisted task change, and account state changes. */

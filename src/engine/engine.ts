@@ -36,6 +36,7 @@ import { newTaskId } from './ids.ts';
 import { actionSpec, newRecord, type TaskSpec } from './intake.ts';
 import { TaskIndex } from './matcher.ts';
 import type { EngineMetrics } from './metrics.ts';
+import { ResultFiler, type ResultFilerOptions } from './results-store.ts';
 import { Scheduler } from './scheduler.ts';
 import type { TaskRecord, TaskStore } from './store.ts';
 import { CommandTable, clickCancel, ModalWaiters, type SubmitContext, submitTask } from './submit.ts';
@@ -65,6 +66,10 @@ export interface EngineOptions {
   infoRefreshMs?: number;
   /** How long a seed DM may take (default 30 s). */
   seedTimeoutMs?: number;
+  /** Where finished results are stored (SPEC §6.7); none: results keep their Discord links. */
+  images?: ResultFilerOptions['archive'];
+  /** Result-copy timings, small in tests. */
+  imageTiming?: Pick<ResultFilerOptions, 'download' | 'retryEveryMs' | 'refreshEveryMs' | 'readWaitMs'>;
 }
 
 /** The engine behind every front. */
@@ -82,6 +87,7 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
   private readonly submitCtx: SubmitContext;
   private readonly followCtx: FollowContext;
   private readonly care: AccountCare;
+  private readonly results: ResultFiler;
 
   constructor(private readonly opts: EngineOptions) {
     super();
@@ -148,6 +154,20 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
       liveRecord: (id) => this.liveRecord(id),
       fail: (rec, reason) => this.fail(rec, reason),
     });
+    this.results = new ResultFiler({
+      archive: opts.images,
+      cdnOrigin: opts.config.proxy.cdn,
+      logger: this.log,
+      ...(opts.metrics ? { registry: opts.metrics.registry } : {}),
+      ...opts.imageTiming,
+      save: (rec) => this.book.annotate(rec, () => {}),
+      refreshUrls: (rec, urls) => {
+        const own = rec.meta.accountId ? this.accounts.get(rec.meta.accountId) : undefined;
+        const account = own?.usable ? own : [...this.accounts.values()].find((a) => a.usable);
+        if (!account) return Promise.reject(new Error('no usable account'));
+        return account.rest.request('POST', '/attachments/refresh-urls', { json: { attachment_urls: urls } });
+      },
+    });
     for (const acc of opts.config.accounts.filter((a) => a.enable)) this.addAccount(acc);
   }
 
@@ -188,6 +208,8 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
     this.care.stop();
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.scheduler.stop();
+    // Copies in flight are cut short; their tasks finish with the Discord link.
+    await this.results.stop();
     await this.book.flush();
     await Promise.allSettled([...this.accounts.values()].map((a) => a.stop()));
     await this.opts.notifier?.drain();
@@ -305,12 +327,14 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
 
   async get(taskId: string): Promise<Task | undefined> {
     const rec = await this.getRecord(taskId);
+    if (rec) await this.results.onRead(rec);
     return rec ? this.book.view(rec.task.id) : undefined;
   }
 
   /** The task as `/task/fetch` serves it, already JSON (the persisted snapshot, not re-serialised). */
   async getJson(taskId: string): Promise<string | undefined> {
     const rec = await this.getRecord(taskId);
+    if (rec) await this.results.onRead(rec);
     return rec ? this.book.viewJson(rec.task.id) : undefined;
   }
 
@@ -323,6 +347,8 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
     const out: Task[] = [];
     for (const id of ids) {
       const rec = await this.getRecord(id);
+      // Lists do not wait for link updates; the next read shows them.
+      if (rec) void this.results.onRead(rec);
       const view = rec ? this.book.view(id) : undefined;
       if (view) out.push(view);
     }
@@ -338,6 +364,7 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
       mode: this.opts.mode,
       accounts,
       queue: this.scheduler.queue.length,
+      images: this.results.health(),
     };
   }
 
@@ -462,6 +489,12 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
   }
 
   private finish(rec: TaskRecord, change: Change): void {
+    // A result with a file is stored first (§6.7); the filer finishes the task when it is.
+    if (this.results.finish(rec, change, (c) => this.finishNow(rec, c))) return;
+    this.finishNow(rec, change);
+  }
+
+  private finishNow(rec: TaskRecord, change: Change): void {
     const ok = this.book.mutate(rec, (t, m) => {
       change(t, m);
       t.status = 'FINISHED';
@@ -473,6 +506,8 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
   }
 
   private async fail(rec: TaskRecord, reason: string): Promise<Task> {
+    // Midjourney delivered the result; it is being stored and the task will finish.
+    if (this.results.isHolding(rec.task.id)) return (this.book.view(rec.task.id) ?? rec.task) as Task;
     const ok = this.book.mutate(rec, (t) => {
       t.status = 'FAILED';
       t.failReason = reason;

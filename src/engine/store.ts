@@ -10,6 +10,7 @@ import KeyvSqlite from '@keyv/sqlite';
 import Keyv from 'keyv';
 import type { Logger } from '../log.ts';
 import type { TaskOrigin } from './api.ts';
+import type { ImageMeta } from './results-store.ts';
 import { readTaskRecord } from './stored-record.ts';
 import { type Task, withDefaults } from './task.ts';
 
@@ -41,6 +42,8 @@ export interface TaskMeta {
   dimensions?: string;
   /** Prompt sent to Midjourney (with uploaded image URLs), for matching its echo. */
   sentPrompt?: string;
+  /** Stored result files (SPEC §6.7): token and copy state. */
+  images?: ImageMeta;
 }
 
 export interface TaskRecord {

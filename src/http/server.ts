@@ -10,10 +10,12 @@ import type { Config } from '../config.ts';
 import type { EngineApi } from '../engine/api.ts';
 import { EngineError } from '../engine/errors.ts';
 import { TASK_STATUSES, type TaskStatus } from '../engine/task.ts';
+import type { ImageReader } from '../images/types.ts';
 import type { Logger } from '../log.ts';
 import { jsonBody } from './body.ts';
 import { onClientError } from './client-error.ts';
 import { ClientAbortedError, cleanText, HttpError } from './errors.ts';
+import { IMAGE_FILE_PREFIX, serveImageFile } from './image-files.ts';
 import { seedBodyBounds } from './limits.ts';
 import {
   actionBody,
@@ -32,6 +34,8 @@ export interface ApiServerOptions {
   logger: Logger;
   metricsRegistry?: Registry;
   telegramWebhook?: { path: string; handle(req: IncomingMessage, res: ServerResponse): Promise<void> };
+  /** Stored results, served at `/image/file/...` (§6.7.3). */
+  images?: ImageReader;
   /** The web console: answers `/` and `/console/...` itself (before the prefix applies). */
   console?: {
     handles(path: string): boolean;
@@ -180,6 +184,10 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     const method = req.method ?? 'GET';
     if (opts.telegramWebhook && path === opts.telegramWebhook.path) {
       await opts.telegramWebhook.handle(req, res);
+      return;
+    }
+    if (path.startsWith(IMAGE_FILE_PREFIX)) {
+      await serveImageFile(opts.images, req, res, path);
       return;
     }
     if (opts.console?.handles(url.pathname)) {

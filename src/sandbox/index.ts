@@ -13,6 +13,7 @@ import { type SandboxKv, SandboxPersistence } from './state.ts';
 
 /** Messages kept per channel across a restart (the newest; their buttons keep working). */
 const PERSISTED_MESSAGES = 500;
+const DEFAULT_CDN_BYTES = 8 * 1024 * 1024;
 
 export interface SandboxAccount {
   token: string;
@@ -35,6 +36,8 @@ export interface SandboxOptions {
   accounts?: number;
   logger?: Logger;
   heartbeatIntervalMs?: number;
+  /** CDN bytes kept in memory (default 8 MiB). */
+  maxCdnBytes?: number;
   /**
    * Where the sandbox keeps its state (messages, jobs and their buttons, jobs in flight) so a
    * restart loses none of it (SPEC §8): the service passes a space of its own store.
@@ -45,6 +48,9 @@ export interface SandboxOptions {
 export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
   const discord = await startFakeDiscord({
     heartbeatIntervalMs: opts.heartbeatIntervalMs ?? 41250,
+    // Bounded like Discord's expiring links: the oldest files go first (the service stores the
+    // results it wants as they finish), so a long-running sandbox does not grow.
+    maxCdnBytes: opts.maxCdnBytes ?? DEFAULT_CDN_BYTES,
     ...(opts.logger ? { logger: opts.logger } : {}),
   });
   const guildId = '1100000000000000001';

@@ -547,7 +547,7 @@ describe('the simulated Discord answers like Discord', () => {
       assert.equal(res.headers.get('content-type'), 'image/webp');
       assert.equal(await res.text(), 'webp-bytes');
       const eph = await fetch(
-        `${discord.origin}${u.pathname.replace('/attachments/', '/ephemeral-attachments/')}`,
+        `${discord.origin}${u.pathname.replace('/attachments/', '/ephemeral-attachments/')}${u.search}`,
       );
       assert.equal(eph.status, 200);
       assert.equal((await fetch(`${discord.origin}/attachments/1/2/none.png`)).status, 404);

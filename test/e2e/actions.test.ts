@@ -56,7 +56,8 @@ describe('every Midjourney action over the HTTP API, against the sandbox', () =>
     assert.ok(grid.finalPrompt?.includes('a red fox in snow'));
     assert.match(grid.messageHash ?? '', /^[0-9a-f-]{36}$/);
     assert.ok(grid.messageId);
-    assert.ok(grid.imageUrl?.startsWith(svc.sandbox.proxy.cdn), grid.imageUrl ?? '');
+    // Stored by default (§6.7): the service serves its own copy.
+    assert.ok(grid.imageUrl?.startsWith(`${svc.app.url}/image/file/${grid.id}/`), grid.imageUrl ?? '');
     assert.ok(grid.imageRawUrl?.startsWith('https://cdn.discordapp.com/'));
     const img = await fetch(grid.imageUrl as string);
     assert.equal(img.status, 200);

@@ -51,6 +51,7 @@ test('the real process killed mid-job and started again on the same SQLite file 
       accounts: [{ token: account.token, channel_id: account.channel_id, guild_id: account.guild_id }],
       proxy: sandbox.proxy,
       store: { url: `sqlite://${join(dir, 'tasks.sqlite')}` },
+      images: { dir: join(dir, 'images') },
       settings: { interactionIntervalMs: 0 },
     }),
   );

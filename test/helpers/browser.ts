@@ -17,7 +17,11 @@ export interface Browser {
   close(): Promise<void>;
 }
 
-export async function launchBrowser(viewport = { width: 1280, height: 900 }): Promise<Browser> {
+/** `extraArgs`: e.g. `--host-resolver-rules=MAP console.test 127.0.0.1` to reach loopback under another name. */
+export async function launchBrowser(
+  viewport = { width: 1280, height: 900 },
+  extraArgs: string[] = [],
+): Promise<Browser> {
   const profile = mkdtempSync(join(tmpdir(), 'mjb-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
@@ -32,6 +36,7 @@ export async function launchBrowser(viewport = { width: 1280, height: 900 }): Pr
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
+      ...extraArgs,
     ],
   });
   const errors: string[] = [];

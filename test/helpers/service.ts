@@ -4,7 +4,7 @@
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { type App, type AppOptions, startApp } from '../../src/app.ts';
 import { parseConfig } from '../../src/config.ts';
 import type { Task } from '../../src/engine/task.ts';
@@ -42,6 +42,7 @@ export interface ServiceOptions {
   telegramTiming?: AppOptions['telegramTiming'];
   telegramRetryMs?: number;
   telegramStartWaitMs?: number;
+  imageTiming?: AppOptions['imageTiming'];
   /**
    * `/info` + `/settings` of each account at start and then every this many ms (SPEC §14). Off by
    * default here: those interactions would take faults a test injects for its own job.
@@ -60,6 +61,8 @@ export async function startService(opts: ServiceOptions = {}): Promise<Service> 
     sandbox: { speed },
     logLevel: 'silent',
     ...opts.config,
+    // Stored results go beside the test's own store file, never into the working tree.
+    images: { dir: join(dirname(storeFile), 'images'), ...(opts.config?.images as object | undefined) },
     settings: { interactionIntervalMs: 0, ...opts.settings },
   });
   const app = await startApp(config, {
@@ -72,6 +75,7 @@ export async function startService(opts: ServiceOptions = {}): Promise<Service> 
       infoRefreshMs: opts.infoRefreshMs ?? 0,
     },
     notifierRetryMs: 50,
+    imageTiming: { download: { backoffMs: 20, timeoutMs: 10_000 }, ...opts.imageTiming },
     ...(opts.telegramTiming ? { telegramTiming: opts.telegramTiming } : {}),
     ...(opts.telegramRetryMs !== undefined ? { telegramRetryMs: opts.telegramRetryMs } : {}),
     ...(opts.telegramStartWaitMs !== undefined ? { telegramStartWaitMs: opts.telegramStartWaitMs } : {}),

@@ -46,6 +46,8 @@ async function show() {
   }
   const [re, , render] = match;
   const arg = re.exec(path)?.[1];
+  // The page left behind must not be mistaken for the one that is loading.
+  fill(main, h('p', { class: 'muted', role: 'status' }, 'Loading…'));
   try {
     cleanup = (await render(main, ctx, arg)) ?? null;
   } catch (err) {

@@ -11,6 +11,20 @@ function fastTime(a) {
   return String(v);
 }
 
+function reason(a) {
+  if (a.pausedUntil) {
+    // unix seconds, unix ms or an ISO string: whichever the engine reports
+    const v = a.pausedUntil;
+    const d = new Date(typeof v === 'number' && v < 1e12 ? v * 1000 : v);
+    return `${a.reason ?? 'paused'} (until ${Number.isNaN(d.getTime()) ? v : d.toLocaleString()})`;
+  }
+  return a.reason ?? '—';
+}
+
+function plan(a) {
+  return [a.mode, a.subscription].filter(Boolean).join(' · ') || '—';
+}
+
 function accountRows(accounts) {
   return accounts.map((a) =>
     h(
@@ -18,11 +32,11 @@ function accountRows(accounts) {
       { 'data-account': a.id },
       h('th', { scope: 'row' }, a.id),
       h('td', {}, h('span', { class: `badge state-${a.state}` }, a.state)),
-      h('td', {}, a.reason ?? '—'),
+      h('td', {}, reason(a)),
       h('td', { class: 'num' }, a.running),
       h('td', { class: 'num' }, a.queued),
       h('td', {}, fastTime(a)),
-      h('td', {}, a.mode ?? '—'),
+      h('td', {}, plan(a)),
     ),
   );
 }

@@ -88,6 +88,12 @@ export interface DiscordFaults {
   resumeAcks(): void;
   /** Split every compressed frame in two websocket messages (tests the client's buffering). */
   splitFrames(on: boolean): void;
+  /** The CDN answers 404 for every file while on (Discord no longer serving the originals). */
+  cdnDown(on: boolean): void;
+  /** The next `n` CDN downloads answer 500. */
+  cdnErrorNext(n: number): void;
+  /** Links signed from now on live this many seconds (default a day, like Discord's). */
+  cdnUrlLifetime(seconds: number): void;
 }
 
 /** The running fake Discord. */

@@ -71,6 +71,7 @@ const ROUTES: Route[] = [
   },
   { method: 'GET', pattern: new RegExp(`^/guilds/${ID}/application-command-index$`), run: guildCommandIndex },
   { method: 'GET', pattern: /^\/users\/@me$/, run: me },
+  { method: 'POST', pattern: /^\/attachments\/refresh-urls$/, run: refreshUrls },
   { method: 'DELETE', pattern: /^\/attachments\/.+$/, run: (_w, c) => c.res.writeHead(204).end() },
 ];
 
@@ -319,6 +320,27 @@ function attachmentSlots(world: RestWorld, call: Call): void {
     return { id: str(f?.id) ?? String(i), upload_url: slot.uploadUrl, upload_filename: slot.uploadFilename };
   });
   sendJson(call.res, 200, { attachments });
+}
+
+/** `POST /attachments/refresh-urls`: new signed links for stored files (links we never issued are left out). */
+function refreshUrls(world: RestWorld, call: Call): void {
+  const { json } = payloadOf(call);
+  const urls = json.attachment_urls;
+  if (!Array.isArray(urls) || urls.length === 0) throw ANSWERS.required(['attachment_urls']);
+  if (urls.length > 50)
+    throw invalidForm(['attachment_urls'], 'BASE_TYPE_MAX_LENGTH', 'Must be 50 or fewer in length.');
+  const refreshed_urls: { original: string; refreshed: string }[] = [];
+  urls.forEach((u, i) => {
+    if (typeof u !== 'string')
+      throw invalidForm(
+        ['attachment_urls', String(i)],
+        'BASE_TYPE_STRING',
+        'Could not interpret "{}" as string.',
+      );
+    const fresh = world.cdn.refresh(u);
+    if (fresh) refreshed_urls.push({ original: u, refreshed: fresh });
+  });
+  sendJson(call.res, 200, { refreshed_urls });
 }
 
 function createMessage(world: RestWorld, call: Call): void {

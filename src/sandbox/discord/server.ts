@@ -93,6 +93,15 @@ class FakeDiscordServer implements FakeDiscord {
       splitFrames: (on) => {
         gw.splitFrames = on;
       },
+      cdnDown: (on) => {
+        this.cdn.faults.down = on;
+      },
+      cdnErrorNext: (n) => {
+        this.cdn.faults.errorsNext = Math.max(0, n);
+      },
+      cdnUrlLifetime: (seconds) => {
+        this.cdn.urlLifetimeS = seconds;
+      },
     };
     this.server.on('upgrade', (req, socket, head) => {
       const path = new URL(req.url ?? '/', 'http://x').pathname;
@@ -233,7 +242,7 @@ class FakeDiscordServer implements FakeDiscord {
       return;
     }
     if ((method === 'GET' || method === 'HEAD') && /^\/(?:ephemeral-)?attachments\//.test(path)) {
-      this.serveCdn(res, path, method === 'HEAD');
+      this.serveCdn(res, path, url.searchParams, method === 'HEAD');
       return;
     }
     const upload = UPLOAD_PATH.exec(path);
@@ -264,7 +273,7 @@ class FakeDiscordServer implements FakeDiscord {
     };
   }
 
-  private serveCdn(res: ServerResponse, path: string, headOnly: boolean): void {
+  private serveCdn(res: ServerResponse, path: string, query: URLSearchParams, headOnly: boolean): void {
     let decoded = path;
     try {
       decoded = `/${path
@@ -275,9 +284,13 @@ class FakeDiscordServer implements FakeDiscord {
     } catch {
       // a malformed escape cannot name a stored file
     }
-    const file =
-      this.cdn.get(decoded) ?? this.cdn.get(decoded.replace(/^\/ephemeral-attachments\//, '/attachments/'));
-    if (!file) {
+    if (this.cdn.faults.errorsNext > 0) {
+      this.cdn.faults.errorsNext--;
+      sendText(res, 500, 'Internal Server Error');
+      return;
+    }
+    const file = this.cdn.serve(decoded.replace(/^\/ephemeral-attachments\//, '/attachments/'), query);
+    if (typeof file === 'string') {
       sendText(res, 404, 'This content is no longer available.');
       return;
     }

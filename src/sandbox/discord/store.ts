@@ -8,7 +8,7 @@ import type { FakeChannel, FakeCommand, FakeUser, MessageInit } from './api.ts';
 import { SnowflakeSource } from './snowflakes.ts';
 
 /** Messages kept per channel; older ones are forgotten (a bench posts many thousands). */
-const DEFAULT_MAX_MESSAGES = 5000;
+const DEFAULT_MAX_MESSAGES = 1000;
 const EPHEMERAL = 1 << 6;
 
 export interface OpenModal {

@@ -10,6 +10,7 @@ import type { Action } from '../../midjourney/actions.ts';
 import { parseCustomId } from '../../midjourney/custom-ids.ts';
 import { MIDJOURNEY_APP_ID } from '../../midjourney/ids.ts';
 import type { FakeDiscord, FakeUser, InteractionContext } from '../discord/api.ts';
+import { quadrantSize, renderGrid, renderUpscale } from '../grid-image.ts';
 import { renderImage } from '../png.ts';
 import {
   cancelRow,
@@ -133,6 +134,10 @@ const JOB_BUTTONS: Partial<Record<Action, { label: string; grid: boolean }>> = {
   UPSCALE_V6_2X_SUBTLE: { label: 'Upscaled (Subtle)', grid: false },
   UPSCALE_V6_2X_CREATIVE: { label: 'Upscaled (Creative)', grid: false },
 };
+
+function double(size: { width: number; height: number }): { width: number; height: number } {
+  return { width: size.width * 2, height: size.height * 2 };
+}
 
 export interface BotOptions {
   speed: number;
@@ -296,13 +301,20 @@ export function attachMidjourneyBot(discord: FakeDiscord, opts: BotOptions): Mid
       stretch = n === 1 ? 2.5 : 1;
     }
     const step = ms(5000) * stretch;
+    const size = quadrantSize(prompt);
+    // Previews are small, like Midjourney's (a sixteenth of the grid's sides).
+    const previewSize = {
+      width: Math.max(8, Math.round(size.width / 8)),
+      height: Math.max(8, Math.round(size.height / 8)),
+    };
     const live = () => r.job.state === 'running';
     /** The result: a new message with the image and buttons; the progress message goes. */
     const finish = (msg: DiscordMessage) => {
       const image = discord.storeFile(
         ix.channelId,
         `${ix.user.username}_${slug(prompt)}_${hash}.png`,
-        renderImage({ seed: prompt + hash, step: 100, width: 128, height: 128, grid }),
+        // Midjourney's sizes: a 2x2 grid of quadrant-sized pictures, or an upscale's 2x image.
+        grid ? renderGrid(prompt + hash, size) : renderUpscale(prompt + hash, 1, double(size)),
         'image/png',
       );
       const final = discord.postMessage(ix.channelId, {
@@ -348,7 +360,7 @@ export function attachMidjourneyBot(discord: FakeDiscord, opts: BotOptions): Mid
           const preview = discord.storeFile(
             ix.channelId,
             `${hash}_grid_0.webp`,
-            renderImage({ seed: prompt + hash, step: pct, width: 64, height: 64, grid }),
+            renderImage({ seed: prompt + hash, step: pct, ...previewSize, grid }),
             'image/png',
           );
           discord.editMessage(ix.channelId, msg.id, {
@@ -478,7 +490,8 @@ export function attachMidjourneyBot(discord: FakeDiscord, opts: BotOptions): Mid
         const image = discord.storeFile(
           ix.channelId,
           `${ix.user.username}_${slug(parent.prompt)}_${hash}.png`,
-          renderImage({ seed: parent.prompt + parent.hash + index, step: 100, width: 128, height: 128 }),
+          // One picture of the grid, at the quadrant's size (what U1–U4 give).
+          renderUpscale(parent.prompt + parent.hash, index, quadrantSize(parent.prompt)),
           'image/png',
         );
         const msg = discord.postMessage(ix.channelId, {

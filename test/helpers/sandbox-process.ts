@@ -1,0 +1,24 @@
+/**
+ * The sandbox alone in a process, for tests that measure it: prints one JSON line with its
+ * `proxy` and `accounts`, then answers `rss` (after a full garbage collection when run with
+ * --expose-gc) and `stats` commands on stdin, one JSON line each.
+ */
+import { createInterface } from 'node:readline';
+import { silentLogger } from '../../src/log.ts';
+import { startSandbox } from '../../src/sandbox/index.ts';
+
+const speed = Number(process.argv[2] ?? 1000);
+const sandbox = await startSandbox({ speed, accounts: 1, logger: silentLogger() });
+process.stdout.write(`${JSON.stringify({ proxy: sandbox.proxy, accounts: sandbox.accounts })}\n`);
+const gc = (globalThis as { gc?: () => void }).gc;
+createInterface({ input: process.stdin }).on('line', (line) => {
+  if (line === 'rss') {
+    gc?.();
+    gc?.();
+    process.stdout.write(`${JSON.stringify(process.memoryUsage())}\n`);
+  } else if (line === 'stats') {
+    process.stdout.write(`${JSON.stringify(sandbox.bot.stats())}\n`);
+  } else if (line === 'exit') {
+    void sandbox.close().then(() => process.exit(0));
+  }
+});
