@@ -190,6 +190,8 @@ export function createConsole(opts: ConsoleOptions): ConsoleFront {
       log.warn({ from: who }, 'console sign-in refused: wrong secret');
       throw new ConsoleHttpError(401, 'wrong secret');
     }
+    log.info({ from: who }, 'console sign-in');
+    // Only ever makes the cookie stricter, so the proxy's word is safe to take here.
     const secure = req.headers['x-forwarded-proto'] === 'https';
     send(
       res,
@@ -270,7 +272,12 @@ export function createConsole(opts: ConsoleOptions): ConsoleFront {
   }
 
   return {
-    handles: (path) => path === '/' || path === '/console' || path.startsWith('/console/'),
+    // Only the console's own paths: an API under `apiPrefix: "console"` keeps its routes.
+    handles: (path) =>
+      path === '/' ||
+      path.startsWith('/console/api/') ||
+      path.startsWith('/console/assets/') ||
+      PAGES.test(path.replace(/\/$/, '')),
     async handle(req, res) {
       try {
         await route(req, res);

@@ -214,6 +214,21 @@ describe('without a secret, from this machine', () => {
   });
 });
 
+test('an API prefix named "console" keeps its routes beside the console', async () => {
+  const s = await startService({ settings: { apiPrefix: 'console' } });
+  try {
+    assert.equal((await s.call('/console/task/list')).status, 200);
+    const id = await s.submit('/console/image/imagine', { prompt: 'a prefixed fox' });
+    assert.equal((await s.call(`/console/task/fetch?taskId=${id}`)).body.code, 0);
+    const page = await fetch(`${s.app.url}/`);
+    assert.match(page.headers.get('content-type') ?? '', /text\/html/);
+    const task = await fetch(`${s.app.url}/console/task/${id}`);
+    assert.match(task.headers.get('content-type') ?? '', /text\/html/);
+  } finally {
+    await s.close();
+  }
+});
+
 describe('config', () => {
   test('console.open is validated like every key', async () => {
     const { parseConfig, ConfigError } = await import('../../src/config.ts');

@@ -62,6 +62,8 @@ test('playground: drop and pick images, blend them, describe one and imagine a d
   const page = await browser.newPage();
   await page.goto(`${service.app.url}/console/playground`);
   await page.getByRole('heading', { name: 'Playground' }).waitFor();
+  // Nothing to sign out of without a secret.
+  assert.equal(await page.getByRole('button', { name: 'Sign out' }).isVisible(), false);
 
   await dropImage(page, 'dropped.png');
   await page.locator('#images').setInputFiles({ name: 'picked.png', mimeType: 'image/png', buffer: png2 });

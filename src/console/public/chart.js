@@ -10,7 +10,7 @@ function svg(tag, attrs) {
 
 /** `minutes`: [{at, finished, failed}] oldest first. */
 export function hourChart(minutes, summary) {
-  const width = 600;
+  const width = 900;
   const height = 120;
   const max = Math.max(1, ...minutes.map((m) => m.finished + m.failed));
   const bar = width / minutes.length;

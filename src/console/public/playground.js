@@ -114,6 +114,7 @@ export function renderPlayground(main, { session, navigate }) {
     },
     h('label', { for: 'images', class: 'button' }, 'Choose images'),
     h('span', { class: 'muted' }, ' or drop them here (up to 5)'),
+    file,
   );
 
   const submit = async (what) => {
@@ -162,7 +163,6 @@ export function renderPlayground(main, { session, navigate }) {
     params,
     h('span', { class: 'label' }, 'Images (image prompts, blend or describe)'),
     drop,
-    file,
     chosen,
     h('label', { for: 'dimensions' }, 'Blend shape'),
     dims,

@@ -98,6 +98,20 @@ export async function renderTask(main, { session, navigate }, id) {
     return run('action', body);
   };
 
+  // The pictures are kept while their URLs stay the same, so a progress tick does not reload them.
+  let shown = { key: '', el: null };
+  const mediaBlock = () => {
+    const key = JSON.stringify([
+      task.imageUrl,
+      task.imageUrls,
+      task.videoUrl,
+      task.videoUrls,
+      task.imageUrl || task.videoUrl ? '' : progressText(task),
+    ]);
+    if (shown.key !== key || !shown.el) shown = { key, el: h('div', { class: 'media' }, media(task)) };
+    return shown.el;
+  };
+
   const draw = () => {
     const focused = document.activeElement?.dataset?.key;
     const pct = Number.parseInt(task.progress ?? '', 10);
@@ -169,7 +183,7 @@ export async function renderTask(main, { session, navigate }, id) {
           ? h('span', {}, ' from ', h('a', { href: `/console/task/${parent}` }, `task ${parent}`))
           : null,
       ),
-      h('div', { class: 'media' }, media(task)),
+      mediaBlock(),
       rows.length ? h('section', { 'aria-label': 'Buttons' }, h('h2', {}, 'Buttons'), rows) : null,
       !done && canAct && !task.buttons.some((r) => r.some((b) => b.custom_id.startsWith('MJ::CancelJob::')))
         ? h(
