@@ -6,6 +6,7 @@ import { cpus, totalmem } from 'node:os';
 import { apiThroughput } from './api-throughput.ts';
 import { engineLatency } from './engine-latency.ts';
 import { gatewayThroughput } from './gateway-throughput.ts';
+import { storedImages } from './images.ts';
 import { type Row, table } from './lib/report.ts';
 import { scale } from './scale.ts';
 import { slotUse } from './slot-use.ts';
@@ -22,6 +23,7 @@ const steps: [string, () => Promise<Row[]>][] = [
   ['slot use', () => slotUse(10, quick ? 60 : 300)],
   ['telegram chats', () => telegramChats(quick ? 20 : 100)],
   ['vs npm client', () => vsNpmClient(quick ? 3 : 10)],
+  ['stored images', () => storedImages(quick ? 10 : 50)],
 ];
 for (const [name, run] of steps) {
   process.stderr.write(`bench: ${name}…\n`);

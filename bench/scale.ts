@@ -46,6 +46,9 @@ export async function scale(accounts = 50, jobs = 5000): Promise<Row[]> {
       })),
       proxy: sandbox.proxy,
       store: { url: `sqlite://${join(dir, 'tasks.sqlite')}` },
+      // This row is about the pool and the engine; 5,000 stored 2048² grids would be gigabytes
+      // of disk (stored images have their own row, bench/images.ts).
+      images: { store: 'off' },
       settings: { interactionIntervalMs: 0, maxQueue: jobs + 10 },
       logLevel: 'warn',
     }),

@@ -2,6 +2,7 @@
  * Wires the rooms together: configuration → (sandbox when no account is enabled) → store →
  * engine → HTTP front (→ Telegram front). Tests start the whole service in-process through here.
  */
+import { compatTask, createCompatMount } from './compat/index.ts';
 import type { AccountConfig, Config } from './config.ts';
 import { ConfigError, enabledAccounts, imagesPublicUrl } from './config.ts';
 import { createConsole } from './console/index.ts';
@@ -107,6 +108,8 @@ export async function startApp(input: Config, opts: AppOptions): Promise<App> {
     allowPrivateNetworks: settings.allowPrivateNetworks,
     logger,
     onResult: (result: string) => metrics.callbacks.inc({ result }),
+    // Tasks made on /mj call their notifyHook with the compat task (SPEC §12.3).
+    render: (task, origin) => (origin?.kind === 'compat' ? compatTask(task) : task),
     ...(opts.notifierRetryMs !== undefined ? { retryBaseMs: opts.notifierRetryMs } : {}),
   });
   const banned = loadBannedWords(settings.bannedWords);
@@ -144,6 +147,7 @@ export async function startApp(input: Config, opts: AppOptions): Promise<App> {
     config,
     logger,
     metricsRegistry: metrics.registry,
+    mounts: [createCompatMount({ engine, logger })],
     images,
     console: createConsole({ engine, config, logger }),
     ...(telegram?.webhook ? { telegramWebhook: telegram.webhook } : {}),

@@ -10,6 +10,7 @@ const FORBIDDEN: Record<string, string[]> = {
   engine: ['http', 'telegram', 'sandbox'],
   images: ['engine', 'http', 'compat', 'telegram', 'console', 'sandbox'],
   http: ['telegram', 'sandbox'],
+  compat: ['http', 'telegram', 'console', 'sandbox'],
   telegram: ['http', 'sandbox'],
   sandbox: ['engine', 'http', 'telegram'],
   console: ['http', 'compat', 'telegram', 'sandbox'],

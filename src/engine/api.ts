@@ -8,10 +8,14 @@ import type { Task, TaskStatus } from './task.ts';
 /** Who asked, so a front can find its tasks again (Telegram keeps chat and user here). */
 export type TaskOrigin =
   | { kind: 'http' }
-  | { kind: 'telegram'; chatId: number; userId: number; statusMessageId?: number };
+  | { kind: 'telegram'; chatId: number; userId: number; statusMessageId?: number }
+  /** The `/mj` API: its tasks' callbacks carry the compat task shape. */
+  | { kind: 'compat' };
 
 export interface CommonInput {
   notifyUrl?: string;
+  /** A 16-digit id (epoch ms + 3 digits), as the `/mj` API's clients expect; else 19 digits. */
+  shortId?: boolean;
   data?: unknown;
   origin?: TaskOrigin;
 }
@@ -106,6 +110,12 @@ export interface EngineApi {
   action(input: ActionInput): Promise<Task>;
   describe(input: DescribeInput): Promise<Task>;
   blend(input: BlendInput): Promise<Task>;
+  /** A follow-up that waits for its form (MODAL): no slot, no queue place, until {@link release}. */
+  prepare(input: Omit<ActionInput, 'prompt' | 'mask'>): Promise<Task>;
+  /** Runs a prepared task with the form's prompt and mask. */
+  release(taskId: string, form: { prompt?: string; mask?: string }): Promise<Task>;
+  /** Hosts images on Discord without a job; returns their CDN URLs. */
+  hostImages(images: string[]): Promise<string[]>;
   shorten(input: ShortenInput): Promise<Task>;
   video(input: VideoInput): Promise<Task>;
   /** The task's seed: read once through the ✉️ reaction and Midjourney's DM, then cached on the task. */

@@ -32,10 +32,12 @@ import { DiscordDispatch } from './dispatch.ts';
 import { EngineError } from './errors.ts';
 import { describeRefusal, failReasonOf } from './fail-reasons.ts';
 import type { FollowContext } from './follow.ts';
-import { newTaskId } from './ids.ts';
+import { hostImages } from './hosting.ts';
+import { newShortTaskId, newTaskId } from './ids.ts';
 import { actionSpec, newRecord, type TaskSpec } from './intake.ts';
 import { TaskIndex } from './matcher.ts';
 import type { EngineMetrics } from './metrics.ts';
+import { AWAITING_MODAL, followUpPrompt, isAwaitingModal } from './modal-tasks.ts';
 import { ResultFiler, type ResultFilerOptions } from './results-store.ts';
 import { Scheduler } from './scheduler.ts';
 import type { TaskRecord, TaskStore } from './store.ts';
@@ -54,7 +56,7 @@ export interface EngineOptions {
   fetchImage: ImageFetcher;
   /** Returns the banned word a prompt contains, or null. */
   bannedWord: (prompt: string) => string | null;
-  notifier?: { notify(task: Task, url: string): void; drain(): Promise<void> };
+  notifier?: { notify(task: Task, url: string, origin?: TaskOrigin): void; drain(): Promise<void> };
   metrics?: EngineMetrics;
   /** Gateway reconnect backoff and timings, small in tests. */
   backoff?: { minMs: number; maxMs: number };
@@ -69,7 +71,10 @@ export interface EngineOptions {
   /** Where finished results are stored (SPEC §6.7); none: results keep their Discord links. */
   images?: ResultFilerOptions['archive'];
   /** Result-copy timings, small in tests. */
-  imageTiming?: Pick<ResultFilerOptions, 'download' | 'retryEveryMs' | 'refreshEveryMs' | 'readWaitMs'>;
+  imageTiming?: Pick<
+    ResultFilerOptions,
+    'download' | 'retryEveryMs' | 'refreshEveryMs' | 'readWaitMs' | 'onTiming'
+  >;
 }
 
 /** The engine behind every front. */
@@ -295,6 +300,49 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
     return this.create(action, input, spec);
   }
 
+  /**
+   * A follow-up whose form the caller fills later (MODAL, SPEC §12.2): the task is stored but
+   * waits outside the queue, holding no slot, until {@link release}, or fails after its account's
+   * `timeoutMinutes`. The button is checked now; the prompt and mask at release.
+   */
+  async prepare(input: Omit<ActionInput, 'prompt' | 'mask'>): Promise<Task> {
+    const parent = await this.getRecord(input.taskId);
+    if (!parent) throw new EngineError('NOT_FOUND', `task ${input.taskId} not found`);
+    const { action, spec } = actionSpec(parent, input, (p) => this.checkPrompt(p), true);
+    return this.create(action, input, spec);
+  }
+
+  /** Gives a prepared task its form's prompt (and mask) and queues it. */
+  async release(taskId: string, form: { prompt?: string; mask?: string }): Promise<Task> {
+    const rec = await this.getRecord(taskId);
+    if (!rec) throw new EngineError('NOT_FOUND', `task ${taskId} not found`);
+    if (!isAwaitingModal(rec.task))
+      throw new EngineError('CONFLICT', `task ${taskId} is not waiting for a form`);
+    const parent = await this.getRecord(String(rec.task.params.parentId ?? ''));
+    const info = parseCustomId(String(rec.task.params.customId ?? ''));
+    if (!info || !parent) throw new EngineError('NOT_FOUND', `the parent of task ${taskId} is gone`);
+    const prompt = followUpPrompt(info, form, parent.task);
+    if (prompt) this.checkPrompt(prompt);
+    const giveBack = this.scheduler.reserve();
+    this.scheduler.unpark(taskId);
+    this.book.mutate(rec, (t, m) => {
+      const { [AWAITING_MODAL]: _waiting, ...params } = t.params;
+      t.params = params;
+      if (prompt) t.prompt = prompt;
+      if (form.mask) m.mask = form.mask;
+      m.queuedAtMs = Date.now();
+    });
+    giveBack();
+    this.scheduler.enqueue(taskId);
+    await this.book.settled(taskId);
+    return (this.book.view(taskId) ?? rec.task) as Task;
+  }
+
+  /** Hosts images on Discord without a job; returns their CDN URLs (`upload-discord-images`). */
+  hostImages(images: string[]): Promise<string[]> {
+    return hostImages(this.submitCtx, this.accounts.values(), this.opts.config.proxy.cdn, images);
+  }
+
   async cancel(taskId: string): Promise<Task> {
     const rec = await this.getRecord(taskId);
     if (!rec) throw new EngineError('NOT_FOUND', `task ${taskId} not found`);
@@ -414,10 +462,11 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
     if (accounts.length === 0 || accounts.every((a) => a.state === 'disabled')) {
       throw new EngineError('NO_ACCOUNT', 'no Midjourney account available');
     }
-    const giveBack = this.scheduler.reserve();
+    // A prepared task (MODAL) takes no queue place until its release.
+    const giveBack = spec.park ? () => {} : this.scheduler.reserve();
     const now = Date.now();
     const rec = newRecord(
-      newTaskId(now),
+      input.shortId ? newShortTaskId(now) : newTaskId(now),
       action,
       input,
       spec,
@@ -439,7 +488,8 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
       return this.fail(rec, `account ${spec.pinnedTo} unavailable: ${pinned?.reason ?? 'not configured'}`);
     }
     giveBack();
-    this.scheduler.enqueue(id);
+    if (spec.park) this.scheduler.park(rec);
+    else this.scheduler.enqueue(id);
     const view = this.book.view(id) as Task;
     this.emit('task', view, rec.meta.origin);
     return view;
@@ -484,7 +534,7 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
   private announce(task: Readonly<Task>, origin: TaskOrigin | undefined, notifyUrl: string | null): void {
     this.emit('task', task as Task, origin);
     if (notifyUrl && task.status !== 'PENDING' && task.status !== 'STARTED') {
-      this.opts.notifier?.notify(task as Task, notifyUrl);
+      this.opts.notifier?.notify(task as Task, notifyUrl, origin);
     }
   }
 

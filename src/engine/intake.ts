@@ -3,9 +3,10 @@
  * the prompt rules of custom zoom, vary region and PicReader), and the new task's record.
  */
 import type { Action } from '../midjourney/actions.ts';
-import { fixParameterDashes, parseCustomId } from '../midjourney/index.ts';
+import { parseCustomId } from '../midjourney/index.ts';
 import type { ActionInput, CommonInput } from './api.ts';
 import { EngineError } from './errors.ts';
+import { AWAITING_MODAL, followUpPrompt } from './modal-tasks.ts';
 import type { TaskRecord } from './store.ts';
 import { blankTask, type Task } from './task.ts';
 
@@ -19,6 +20,8 @@ export interface TaskSpec {
   mask?: string | undefined;
   dimensions?: string | undefined;
   customPrompt?: string | undefined;
+  /** Prepared, not queued: waits for its form (MODAL) outside the queue. */
+  park?: boolean;
   /** Which Midjourney bot runs it (SPEC §14); follow-ups take their parent's. */
   bot?: Task['bot'];
 }
@@ -31,6 +34,8 @@ export function actionSpec(
   parent: TaskRecord,
   input: ActionInput,
   checkPrompt: (prompt: string) => void,
+  /** Prepared for a form filled later (MODAL): the prompt is checked at release instead. */
+  park = false,
 ): { action: Action; spec: TaskSpec } {
   const info = parseCustomId(input.customId);
   if (!info)
@@ -44,40 +49,24 @@ export function actionSpec(
   const onTask = parent.task.buttons.some((row) => row.some((b) => b.custom_id === input.customId));
   if (!onTask)
     throw new EngineError('INVALID_INPUT', `customId is not one of task ${parent.task.id}'s buttons`);
-  let prompt = fixParameterDashes(input.prompt?.trim() ?? '');
-  if (info.action === 'ZOOMOUT_CUSTOM') {
-    const m = /--zoom\s+(\d+(?:\.\d+)?)/.exec(prompt);
-    const zoom = m ? Number(m[1]) : Number.NaN;
-    if (!(zoom >= 1 && zoom <= 2)) {
-      throw new EngineError('INVALID_INPUT', 'prompt must contain --zoom with a value from 1 to 2');
-    }
-  }
-  if (info.action === 'VARIATION_REGION') {
-    if (!prompt) throw new EngineError('INVALID_INPUT', 'prompt is required for VARIATION_REGION');
-    if (!input.mask) throw new EngineError('INVALID_INPUT', 'mask is required for VARIATION_REGION');
-  }
-  if (info.action === 'PIC_READER' && !prompt) {
-    prompt = parent.task.prompts[info.index - 1] ?? '';
-    if (!prompt)
-      throw new EngineError('INVALID_INPUT', `task ${parent.task.id} has no described prompt ${info.index}`);
-  }
-  if (info.action === 'IMAGINE' && parent.task.action === 'SHORTEN' && !prompt) {
-    // A shortened prompt's button imagines that prompt (unless the caller gave another).
-    prompt = parent.task.prompts[info.index - 1] ?? '';
-    if (!prompt)
-      throw new EngineError('INVALID_INPUT', `task ${parent.task.id} has no shortened prompt ${info.index}`);
-  }
+  const prompt = park ? '' : followUpPrompt(info, input, parent.task);
   if (prompt) checkPrompt(prompt);
   return {
     action: info.action,
     spec: {
       prompt: prompt || parent.task.prompt,
       images: [],
-      params: { customId: input.customId, parentId: parent.task.id, index: info.index },
+      params: {
+        customId: input.customId,
+        parentId: parent.task.id,
+        index: info.index,
+        ...(park ? { [AWAITING_MODAL]: true } : {}),
+      },
       pinnedTo: parent.task.discordId,
       parent,
       mask: input.mask,
       customPrompt: prompt || undefined,
+      park,
       bot: parent.task.bot,
     },
   };

@@ -5,6 +5,7 @@
  */
 import { createHmac } from 'node:crypto';
 import type { Logger } from '../log.ts';
+import type { TaskOrigin } from './api.ts';
 import { type GuardOptions, postJson } from './guarded-fetch.ts';
 import type { Task } from './task.ts';
 
@@ -17,11 +18,13 @@ export interface NotifierOptions {
   timeoutMs?: number;
   onResult?: (result: 'ok' | 'failed' | 'retried') => void;
   guard?: Partial<GuardOptions>;
+  /** The body a task's callback carries (default: the task JSON); a front may have its own shape. */
+  render?: (task: Task, origin: TaskOrigin | undefined) => unknown;
 }
 
 interface Lane {
   /** Bodies waiting for this task, in order; a progress update replaces a progress update. */
-  queue: { task: Task; url: string }[];
+  queue: { task: Task; url: string; origin: TaskOrigin | undefined }[];
   busy: boolean;
 }
 
@@ -32,7 +35,7 @@ export class Notifier {
   constructor(private readonly opts: NotifierOptions) {}
 
   /** Queues the task's current JSON for its callback URL; returns at once. */
-  notify(task: Task, url: string): void {
+  notify(task: Task, url: string, origin?: TaskOrigin): void {
     let lane = this.lanes.get(task.id);
     if (!lane) {
       lane = { queue: [], busy: false };
@@ -40,8 +43,8 @@ export class Notifier {
     }
     const tail = lane.queue.at(-1);
     if (tail && tail.task.status === 'RUNNING' && task.status === 'RUNNING')
-      lane.queue[lane.queue.length - 1] = { task, url };
-    else lane.queue.push({ task, url });
+      lane.queue[lane.queue.length - 1] = { task, url, origin };
+    else lane.queue.push({ task, url, origin });
     if (!lane.busy) void this.run(task.id, lane);
   }
 
@@ -58,7 +61,7 @@ export class Notifier {
   private async run(id: string, lane: Lane): Promise<void> {
     lane.busy = true;
     for (let item = lane.queue.shift(); item; item = lane.queue.shift()) {
-      await this.deliver(item.task, item.url);
+      await this.deliver(item.task, item.url, item.origin);
     }
     lane.busy = false;
     this.lanes.delete(id);
@@ -66,8 +69,8 @@ export class Notifier {
     this.idle.clear();
   }
 
-  private async deliver(task: Task, url: string): Promise<void> {
-    const body = JSON.stringify(task);
+  private async deliver(task: Task, url: string, origin: TaskOrigin | undefined): Promise<void> {
+    const body = JSON.stringify(this.opts.render ? this.opts.render(task, origin) : task);
     const headers: Record<string, string> = {};
     if (this.opts.secret) {
       headers['x-mj-signature'] =

@@ -53,6 +53,8 @@ export interface ResultFilerOptions {
   refreshEveryMs?: number;
   /** How long a read waits for a copy it started (default 5 s); past it the read answers as is. */
   readWaitMs?: number;
+  /** Each stored image's timings: the download, and the rest (split, thumbnails, writes). For benches. */
+  onTiming?: (t: { taskId: string; downloadMs: number; storeMs: number }) => void;
 }
 
 const DISCORD_CDN = /^https:\/\/(?:cdn\.discordapp\.com|media\.discordapp\.net)\//;
@@ -288,10 +290,13 @@ export class ResultFiler {
     let kind = 'image';
     try {
       if (image) {
-        const bytes = await downloadResult(image, dl);
         const t0 = performance.now();
+        const bytes = await downloadResult(image, dl);
+        const t1 = performance.now();
         out.image = await archive.fileImage(taskId, token, bytes, { grid: isGridResult(task) });
-        this.storeSeconds?.observe((performance.now() - t0) / 1000);
+        const storeMs = performance.now() - t1;
+        this.storeSeconds?.observe(storeMs / 1000);
+        this.opts.onTiming?.({ taskId, downloadMs: t1 - t0, storeMs });
       }
       if (video) {
         kind = 'video';

@@ -10,6 +10,7 @@ import type { TaskBook } from './book.ts';
 import { EngineError } from './errors.ts';
 import type { TaskIndex } from './matcher.ts';
 import type { EngineMetrics } from './metrics.ts';
+import { isAwaitingModal, parkedTimeoutReason } from './modal-tasks.ts';
 import { TaskQueue } from './queue.ts';
 import type { TaskRecord } from './store.ts';
 import { isTerminal, type Task } from './task.ts';
@@ -77,6 +78,10 @@ export class Scheduler {
   /** Puts a stored task back after a restart; STARTED ones go to `front` (resubmitted first). */
   recover(rec: TaskRecord, front: string[]): void {
     const { task, meta } = rec;
+    if (isAwaitingModal(task)) {
+      this.park(rec);
+      return;
+    }
     if (task.status === 'PENDING') {
       this.queue.push(task.id);
       return;
@@ -101,6 +106,26 @@ export class Scheduler {
     if (meta.cancelMessageId) index.addMessage(meta.cancelMessageId, task.id);
     if (task.messageHash) index.addHash(task.messageHash, task.id);
     this.armTimeout(rec, account);
+  }
+
+  /**
+   * A prepared task waits for its form outside the queue and holds no slot; it fails when its
+   * account's `timeoutMinutes` pass (counted from when it was made) without {@link unpark}.
+   */
+  park(rec: TaskRecord): void {
+    const account = rec.meta.accountId ? this.deps.accounts.get(rec.meta.accountId) : undefined;
+    const minutes = account?.config.timeoutMinutes ?? 10;
+    const left = Math.max(0, rec.meta.queuedAtMs + minutes * 60_000 - Date.now());
+    const timer = setTimeout(() => void this.deps.fail(rec, parkedTimeoutReason(minutes)), left);
+    timer.unref();
+    this.timers.set(rec.task.id, timer);
+  }
+
+  /** The form came: the parked task's timer stops (it is then enqueued like any task). */
+  unpark(id: string): void {
+    const timer = this.timers.get(id);
+    if (timer) clearTimeout(timer);
+    this.timers.delete(id);
   }
 
   /** Ends recovery: the STARTED tasks first, in their order. */

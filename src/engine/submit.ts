@@ -382,7 +382,11 @@ function uploadFailure(err: unknown): Error {
 }
 
 /** Uploads the images and posts them in the channel, returning their CDN URLs for the prompt. */
-async function uploadAndHost(ctx: SubmitContext, account: Account, inputs: string[]): Promise<string[]> {
+export async function uploadAndHost(
+  ctx: SubmitContext,
+  account: Account,
+  inputs: string[],
+): Promise<string[]> {
   const refs = await upload(ctx, account, inputs);
   const msg = await postMessageWithUploads(account.rest, account.id, refs).catch((err: unknown) => {
     throw uploadFailure(err);

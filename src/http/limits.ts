@@ -59,3 +59,31 @@ export function seedBodyBounds(maxImageBytes: number): Record<string, BodyBounds
     '/task/cancel': bounds(0, maxImageBytes),
   };
 }
+
+/**
+ * The bounds of the `/mj` API's bodies (SPEC §12.2), one set for all its routes: its field names,
+ * at most five images in all (`base64Array`, `base64`, `image`/`endImage`, `maskBase64`), up to
+ * 1000 ids in a list, `state` as a short string.
+ */
+export function compatBodyBounds(maxImageBytes: number): BodyBounds {
+  const image = imageChars(maxImageBytes);
+  const text: Record<string, number> = {
+    prompt: 8192 * ESCAPED + 2,
+    notifyHook: 4096 * ESCAPED + 2,
+    state: 4096 * ESCAPED + 2,
+    link: 4096 * ESCAPED + 2,
+    taskId: 256,
+    customId: 200 * ESCAPED + 2,
+    content: 256 * ESCAPED + 2,
+    ids: 1000 * 64,
+  };
+  const images = 5 * (image + 16) + 16;
+  const allText = Object.values(text).reduce((a, b) => a + b, 0);
+  return {
+    // `accountFilter: {"modes": [...]}` is the deepest thing clients send.
+    maxDepth: 4,
+    fields: { ...text, base64Array: images, base64: image, image, endImage: image, maskBase64: image },
+    otherField: 64 * 1024,
+    maxBytes: Math.min(MAX_BODY_BYTES, allText + images + 64 * 1024),
+  };
+}

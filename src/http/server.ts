@@ -16,7 +16,7 @@ import { jsonBody } from './body.ts';
 import { onClientError } from './client-error.ts';
 import { ClientAbortedError, cleanText, HttpError } from './errors.ts';
 import { IMAGE_FILE_PREFIX, serveImageFile } from './image-files.ts';
-import { seedBodyBounds } from './limits.ts';
+import { compatBodyBounds, seedBodyBounds } from './limits.ts';
 import {
   actionBody,
   blendBody,
@@ -42,6 +42,27 @@ export interface ApiServerOptions {
     handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
     close(): void;
   };
+  /** Fronts served on the same port (the `/mj` API); asked first for the paths they own. */
+  mounts?: Mount[];
+}
+
+/**
+ * A front mounted beside the seed routes. It answers the paths it owns in its own shapes; the
+ * server lends it the body reading (with its limits) and the secret comparison.
+ */
+export interface Mount {
+  owns(path: string): boolean;
+  handle(req: IncomingMessage, ctx: MountContext): Promise<void>;
+}
+
+export interface MountContext {
+  url: URL;
+  path: string;
+  method: string;
+  readJson(): Promise<{ ok: true; value: unknown } | { ok: false; status: number; message: string }>;
+  send(status: number, body: unknown, headers?: Record<string, string>): void;
+  secretRequired: boolean;
+  secretMatches(given: string): boolean;
 }
 
 export interface ApiServer {
@@ -177,6 +198,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   }
 
   const bodyBounds = seedBodyBounds(config.settings.maxImageBytes);
+  const mountBounds = compatBodyBounds(config.settings.maxImageBytes);
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = requestTarget(req.url);
@@ -192,6 +214,11 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     }
     if (opts.console?.handles(url.pathname)) {
       await opts.console.handle(req, res);
+      return;
+    }
+    const mount = opts.mounts?.find((m) => m.owns(path));
+    if (mount && !seedRoute(path)) {
+      await mount.handle(req, mountContext(req, res, url, path, method));
       return;
     }
     if (prefix) {
@@ -221,6 +248,39 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     if (out.raw !== undefined) sendText(res, out.status ?? 200, out.raw);
     else sendJson(res, out.status ?? 200, out.body);
   };
+
+  /** A seed route under `apiPrefix` wins over a mount (with `apiPrefix: "mj"` they share `/mj`). */
+  function seedRoute(path: string): boolean {
+    if (!prefix || !path.startsWith(`${prefix}/`)) return false;
+    const rest = path.slice(prefix.length);
+    return rest in routes || rest === '/metrics';
+  }
+
+  function mountContext(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    path: string,
+    method: string,
+  ): MountContext {
+    return {
+      url,
+      path,
+      method,
+      async readJson() {
+        try {
+          return { ok: true, value: await jsonBody(req, mountBounds, path) };
+        } catch (err) {
+          if (err instanceof HttpError)
+            return { ok: false, status: err.status, message: cleanText(err.message) };
+          throw err;
+        }
+      },
+      send: (status, body, headers) => sendJson(res, status, body, headers),
+      secretRequired: secret !== '',
+      secretMatches: (given) => secret === '' || sameSecret(given, secret),
+    };
+  }
 
   function checkSecret(req: IncomingMessage): void {
     if (!secret) return;

@@ -51,7 +51,7 @@ function encode(p: Pixels, format: string, region?: Region): Promise<Buffer> {
 function webpThumb(p: Pixels, region?: Region): Promise<Buffer> {
   let img = sharp(p.data, { raw: p.info });
   if (region) img = img.extract(region);
-  return img.webp({ quality: 80, effort: 2 }).toBuffer();
+  return img.webp({ quality: 80, effort: 0 }).toBuffer();
 }
 
 /** The four quadrants of a `width`×`height` grid, top-left, top-right, bottom-left, bottom-right. */

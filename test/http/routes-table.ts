@@ -51,3 +51,57 @@ export const ROUTES: RouteCase[] = [
       status === 200 ? (json as { status?: unknown })?.status === 'ok' : seedEnvelope(status, json),
   },
 ];
+
+/**
+ * SPEC §12.1: the `/mj` API's envelope — `{code, description}` with HTTP 200 on a submit answer,
+ * 401/404/405/413/415 with their own code, and reads that answer a task, a bare array or 404.
+ */
+export function compatEnvelope(status: number, json: unknown): boolean {
+  // Headers too large are refused by the server before any route is known (seed envelope).
+  if (status === 431) return seedEnvelope(status, json);
+  if (Array.isArray(json)) return status === 200;
+  if (!json || typeof json !== 'object') return false;
+  const { code, description, id } = json as { code?: unknown; description?: unknown; id?: unknown };
+  if (status === 200 && typeof id === 'string') return true;
+  return Number.isInteger(code) && typeof description === 'string' && description.length > 0;
+}
+
+const hook = ['notifyHook', 'state'];
+const mj = (method: 'GET' | 'POST', path: string, fields: string[]): RouteCase => ({
+  method,
+  path,
+  input: method === 'GET' ? 'query' : 'body',
+  fields,
+  wellFormed: compatEnvelope,
+});
+
+ROUTES.push(
+  mj('POST', '/mj/submit/imagine', ['prompt', 'base64Array', 'botType', ...hook]),
+  mj('POST', '/mj-relax/mj/submit/imagine', ['prompt', 'base64Array', ...hook]),
+  mj('POST', '/mj/submit/action', ['taskId', 'customId', ...hook]),
+  mj('POST', '/mj/submit/modal', ['taskId', 'prompt', 'maskBase64']),
+  mj('POST', '/mj/submit/describe', ['base64', 'link', ...hook]),
+  mj('POST', '/mj/submit/blend', ['base64Array', 'dimensions', ...hook]),
+  mj('POST', '/mj/submit/shorten', ['prompt', 'botType', ...hook]),
+  mj('POST', '/mj/submit/change', ['taskId', 'action', 'index', ...hook]),
+  mj('POST', '/mj/submit/simple-change', ['content', ...hook]),
+  mj('POST', '/mj/submit/video', [
+    'prompt',
+    'image',
+    'base64',
+    'motion',
+    'loop',
+    'batchSize',
+    'action',
+    'taskId',
+    'index',
+  ]),
+  mj('POST', '/mj/submit/upload-discord-images', ['base64Array']),
+  mj('POST', '/mj/submit/edits', ['prompt', 'image']),
+  mj('POST', '/mj/task/list-by-condition', ['ids']),
+  mj('GET', '/mj/task/list', ['limit']),
+  mj('GET', '/mj/task/1795592602140274/fetch', []),
+  mj('GET', '/mj/task/1795592602140274/image-seed', []),
+  mj('POST', '/mj/task/1795592602140274/cancel', []),
+  mj('GET', '/mj/account/list', []),
+);
