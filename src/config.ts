@@ -75,6 +75,11 @@ const telegramSchema = z.strictObject({
   allowedUsers: z.array(z.union([z.number().int(), z.string().regex(/^@?\w+$/)])).default([]),
   admins: z.array(z.union([z.number().int(), z.string().regex(/^@?\w+$/)])).default([]),
   maxJobsPerUser: z.number().int().min(1).default(3),
+  /** Speeds users may pick in /settings (SPEC §15). */
+  speeds: z
+    .array(z.enum(['fast', 'relax', 'turbo']))
+    .default(['fast', 'relax'])
+    .refine((list) => new Set(list).size === list.length, 'each speed at most once'),
   webhook: z
     .union([z.null(), z.strictObject({ url: httpUrl, secret: z.string().default('') })])
     .default(null),

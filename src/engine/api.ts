@@ -8,7 +8,16 @@ import type { Task, TaskStatus } from './task.ts';
 /** Who asked, so a front can find its tasks again (Telegram keeps chat and user here). */
 export type TaskOrigin =
   | { kind: 'http' }
-  | { kind: 'telegram'; chatId: number; userId: number; statusMessageId?: number }
+  | {
+      kind: 'telegram';
+      chatId: number;
+      userId: number;
+      statusMessageId?: number;
+      /** The language the job's messages are written in. */
+      lang?: string;
+      /** Parameters the user's settings added to the prompt (shown on the status message). */
+      added?: string;
+    }
   /** The `/mj` API: its tasks' callbacks carry the compat task shape. */
   | { kind: 'compat' };
 

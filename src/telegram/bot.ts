@@ -18,16 +18,19 @@ import type { Logger } from '../log.ts';
 import { scrub } from '../log.ts';
 import { Access } from './access.ts';
 import { CallbackKeys } from './callback-keys.ts';
+import { registerCommands } from './commands-setup.ts';
 import { DEFAULT_TIMING, type FrontContext, type TelegramTiming } from './context.ts';
 import { onCallback } from './handlers/callbacks.ts';
 import { MessageHandler } from './handlers/messages.ts';
 import { say } from './handlers/reply.ts';
+import { History } from './history.ts';
 import { UserJobs } from './jobs.ts';
 import type { KeyValue } from './kv.ts';
 import { normaliseApiRoot } from './media.ts';
+import { UserPrefs } from './prefs.ts';
 import { ProgressTracker } from './progress.ts';
 import { apiFailure, Sender } from './sender.ts';
-import { accountDisabled, COMMANDS } from './texts.ts';
+import { accountDisabled } from './texts.ts';
 import { callbackQuerySchema, messageSchema } from './updates.ts';
 
 export interface TelegramFrontOptions {
@@ -117,6 +120,9 @@ export function createTelegramFront(opts: TelegramFrontOptions): TelegramFront {
     keys: new CallbackKeys(kv, logger),
     jobs: new UserJobs(engine, kv, logger),
     access: new Access(config),
+    prefs: new UserPrefs(kv, logger),
+    history: new History(kv, logger),
+    speeds: config.speeds,
     maxJobsPerUser: config.maxJobsPerUser,
     maxImageBytes: opts.maxImageBytes ?? 10 * 1024 * 1024,
     bot: { id: 0, username: '' },
@@ -168,7 +174,11 @@ export function createTelegramFront(opts: TelegramFrontOptions): TelegramFront {
     if (alerted.get(account.id) === reason) return;
     alerted.set(account.id, reason);
     for (const chatId of ctx.access.adminChats()) {
-      void say(ctx, chatId, accountDisabled(account.id, account.reason));
+      ctx.spawn('alert', async () => {
+        // Admins' chats with the bot are private: the chat id is the admin's user id.
+        const t = await ctx.prefs.trOf(chatId);
+        await say(ctx, chatId, accountDisabled(t, account.id, account.reason));
+      });
     }
   };
 
@@ -260,11 +270,7 @@ export function createTelegramFront(opts: TelegramFrontOptions): TelegramFront {
         detach();
         throw err;
       }
-      try {
-        await sender.call('setMyCommands', { commands: COMMANDS }, { priority: 'message' });
-      } catch (err) {
-        logger.warn({ err: apiFailure(err).description }, 'setMyCommands failed');
-      }
+      await registerCommands(ctx);
       if (webhookConfig) {
         try {
           await sender.call(

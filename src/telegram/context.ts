@@ -7,8 +7,10 @@ import type { EngineApi } from '../engine/api.ts';
 import type { Logger } from '../log.ts';
 import type { Access } from './access.ts';
 import type { CallbackKeys } from './callback-keys.ts';
+import type { History } from './history.ts';
 import type { UserJobs } from './jobs.ts';
 import type { KeyValue } from './kv.ts';
+import type { UserPrefs } from './prefs.ts';
 import type { PacingOptions, Sender } from './sender.ts';
 
 export interface TelegramTiming {
@@ -47,6 +49,12 @@ export interface FrontContext {
   kv: KeyValue;
   jobs: UserJobs;
   access: Access;
+  /** Per-user settings and language. */
+  prefs: UserPrefs;
+  /** Each user's finished results. */
+  history: History;
+  /** Speeds users may choose in /settings. */
+  speeds: readonly string[];
   logger: Logger;
   timing: TelegramTiming;
   token: string;

@@ -23,7 +23,7 @@ const ROW_MAX = 8;
 
 /** The rows of buttons for a finished task's result message. */
 export function resultButtons(task: Task): KeyButton[][] {
-  if (task.action === 'DESCRIBE') return describeButtons(task);
+  if (task.action === 'DESCRIBE' || task.action === 'SHORTEN') return describeButtons(task);
   const rows: KeyButton[][] = [];
   for (const row of task.buttons) {
     const out: KeyButton[] = [];
@@ -39,13 +39,18 @@ export function resultButtons(task: Task): KeyButton[][] {
   return rows;
 }
 
-/** 1️⃣–4️⃣ under a describe result: Midjourney's PicReader buttons when present, else our own. */
+/**
+ * 1️⃣–4️⃣ under a describe result (1️⃣–5️⃣ under a shorten result): Midjourney's PicReader
+ * (PromptAnalyzer) buttons when present, else our own.
+ */
 function describeButtons(task: Task): KeyButton[][] {
   const own = new Map<number, string>();
   for (const row of task.buttons) {
     for (const b of row) {
       const info = parseCustomId(b.custom_id);
-      if (info?.action === 'PIC_READER') own.set(info.index, b.custom_id);
+      const pick =
+        task.action === 'SHORTEN' ? /PromptAnalyzer/.test(b.custom_id) : info?.action === 'PIC_READER';
+      if (info && pick && info.index >= 1) own.set(info.index, b.custom_id);
     }
   }
   const row: KeyButton[] = [];

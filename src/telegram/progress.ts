@@ -12,6 +12,7 @@ import { z } from 'zod';
 import type { TaskOrigin } from '../engine/api.ts';
 import { isTerminal, type Task } from '../engine/task.ts';
 import type { FrontContext } from './context.ts';
+import { isLang, type Tr, tr } from './i18n/index.ts';
 import { readKey, writeKey } from './kv.ts';
 import { fetchBytes, fileNameOf } from './media.ts';
 import { cancelKeyboard, deliverFinal } from './results.ts';
@@ -29,6 +30,9 @@ const recordSchema = z.object({
   replyTo: z.number().nullable(),
   cancelKey: z.string().nullable(),
   done: z.boolean(),
+  /** The language of the job's messages, and what the user's settings added to its prompt. */
+  lang: z.string().default('en'),
+  added: z.string().default(''),
 });
 type StatusRecord = z.infer<typeof recordSchema>;
 
@@ -57,9 +61,14 @@ interface SentMessage {
   message_id: number;
 }
 
-/** What a status message should show for a task. */
-export function statusView(task: Task): { text: string; image: string | null } {
-  const text = cut(`${jobHeadline(task)}\n${stateLine(task)}`, CAPTION_LIMIT);
+/** What a status message should show for a task (`added`: the parameters from /settings). */
+export function statusView(task: Task, t: Tr, added = ''): { text: string; image: string | null } {
+  const lines = [
+    jobHeadline(t, task),
+    ...(added ? [t('addedParams', { params: added })] : []),
+    stateLine(t, task),
+  ];
+  const text = cut(lines.join('\n'), CAPTION_LIMIT);
   const image = task.status === 'RUNNING' && task.imageUrl ? task.imageUrl : null;
   return { text, image };
 }
@@ -86,7 +95,7 @@ export class ProgressTracker {
       const task = rec && !rec.done ? await this.ctx.engine.get(id).catch(() => undefined) : undefined;
       if (!rec || !task) continue;
       this.open.add(id);
-      this.onTask(task, { kind: 'telegram', chatId: rec.chatId, userId: rec.userId });
+      this.onTask(task, { kind: 'telegram', chatId: rec.chatId, userId: rec.userId, lang: rec.lang });
     }
     this.saveOpen();
   }
@@ -151,6 +160,8 @@ export class ProgressTracker {
         replyTo: null,
         cancelKey: null,
         done: false,
+        lang: isLang(origin.lang) ? origin.lang : 'en',
+        added: origin.added ?? '',
       },
       ready: Promise.resolve(),
       group: origin.chatId < 0,
@@ -171,6 +182,14 @@ export class ProgressTracker {
     });
     this.tracked.set(task.id, t);
     return t;
+  }
+
+  private trOf(t: Tracked): Tr {
+    return tr(isLang(t.rec.lang) ? t.rec.lang : 'en');
+  }
+
+  private view(t: Tracked): { text: string; image: string | null } {
+    return statusView(t.task, this.trOf(t), t.rec.added);
   }
 
   private advance(t: Tracked): void {
@@ -225,7 +244,7 @@ export class ProgressTracker {
   /** When the message may next be changed to show the newest state; undefined if it shows it. */
   private dueAt(t: Tracked, now: number): number | undefined {
     if (t.rec.messageId === null) return now;
-    const view = statusView(t.task);
+    const view = this.view(t);
     const newImage = view.image !== null && view.image !== t.rec.image && view.image !== t.badImage;
     if (view.text === t.rec.text && !newImage) return undefined;
     const editMs = t.group ? this.ctx.timing.groupEditMs : this.ctx.timing.privateEditMs;
@@ -239,10 +258,10 @@ export class ProgressTracker {
     if (t.final || t.gone || this.stopped) return;
     const { ctx } = this;
     const { chatId } = t.rec;
-    const view = statusView(t.task);
+    const view = this.view(t);
     try {
       if (t.rec.messageId === null) {
-        const { keyboard, key } = await cancelKeyboard(ctx, t.taskId, t.rec.userId, chatId);
+        const { keyboard, key } = await cancelKeyboard(ctx, this.trOf(t), t.taskId, t.rec.userId, chatId);
         const msg = await ctx.sender
           .call<SentMessage>(
             'sendMessage',
@@ -277,9 +296,7 @@ export class ProgressTracker {
         if (await this.showPreview(t, view.text, view.image)) return;
       }
       if (view.text === t.rec.text) return;
-      const keyboard = t.rec.cancelKey
-        ? { inline_keyboard: [[{ text: '✖ Cancel', callback_data: t.rec.cancelKey }]] }
-        : undefined;
+      const keyboard = this.cancelMarkup(t);
       const method = t.rec.isPhoto ? 'editMessageCaption' : 'editMessageText';
       const body = t.rec.isPhoto ? { caption: view.text } : { text: view.text };
       await this.edit(t, method, {
@@ -296,7 +313,7 @@ export class ProgressTracker {
     }
   }
 
-  /** Swaps in a new preview; the first preview replaces the text message by a photo message. */
+  /** Swaps in a new preview; the first preview turns the text message into a photo message. */
   private async showPreview(t: Tracked, text: string, url: string): Promise<boolean> {
     const { ctx } = this;
     const { chatId } = t.rec;
@@ -310,47 +327,40 @@ export class ProgressTracker {
       return false;
     }
     const filename = fileNameOf(url, 'preview.png');
-    const keyboard = t.rec.cancelKey
-      ? { inline_keyboard: [[{ text: '✖ Cancel', callback_data: t.rec.cancelKey }]] }
-      : undefined;
+    const keyboard = this.cancelMarkup(t);
     t.lastMediaAt = Date.now();
-    if (t.rec.isPhoto && t.rec.messageId !== null) {
-      await this.edit(t, 'editMessageMedia', {
-        chat_id: chatId,
-        message_id: t.rec.messageId,
-        media: { type: 'photo', media: { source: bytes, filename }, caption: text },
-        ...(keyboard ? { reply_markup: keyboard } : {}),
-      });
-      t.rec = { ...t.rec, text, image: url };
-      this.persist(t);
-      return true;
+    if (t.rec.messageId === null) return false;
+    const media = {
+      chat_id: chatId,
+      message_id: t.rec.messageId,
+      media: { type: 'photo', media: { source: bytes, filename }, caption: text },
+      ...(keyboard ? { reply_markup: keyboard } : {}),
+    };
+    if (t.rec.isPhoto) {
+      await this.edit(t, 'editMessageMedia', media);
+    } else {
+      // The first preview turns the text status into a photo: still one message per job, so a
+      // `/cancel` replying to it keeps finding the job.
+      try {
+        await this.edit(t, 'editMessageMedia', media);
+      } catch (err) {
+        const f = apiFailure(err);
+        if (f.code === 429 || f.code === 403 || /message to edit not found/i.test(f.description)) throw err;
+        // Telegram would not take this preview as a photo: keep the text message.
+        t.badImage = url;
+        return false;
+      }
     }
-    const old = t.rec.messageId;
-    let msg: SentMessage;
-    try {
-      msg = await ctx.sender.call<SentMessage>(
-        'sendPhoto',
-        {
-          chat_id: chatId,
-          photo: { source: bytes, filename },
-          caption: text,
-          ...(keyboard ? { reply_markup: keyboard } : {}),
-        },
-        { chatId, priority: 'progress' },
-      );
-    } catch (err) {
-      t.lastEditAt = Date.now();
-      const f = apiFailure(err);
-      if (f.code === 429 || f.code === 403) throw err;
-      // Telegram would not take this preview as a photo: keep the text message.
-      t.badImage = url;
-      return false;
-    }
-    t.lastEditAt = Date.now();
-    t.rec = { ...t.rec, messageId: msg.message_id, isPhoto: true, text, image: url };
-    this.persist(t, msg.message_id);
-    if (old !== null) this.deleteMessage(chatId, old);
+    t.rec = { ...t.rec, isPhoto: true, text, image: url };
+    this.persist(t);
     return true;
+  }
+
+  private cancelMarkup(t: Tracked): Record<string, unknown> | undefined {
+    const key = t.rec.cancelKey;
+    return key
+      ? { inline_keyboard: [[{ text: this.trOf(t)('cancelButton'), callback_data: key }]] }
+      : undefined;
   }
 
   private async edit(t: Tracked, method: string, payload: Record<string, unknown>): Promise<void> {
@@ -389,8 +399,15 @@ export class ProgressTracker {
     if (t.flushing) await t.flushing;
     const work = (async () => {
       const { chatId, userId } = t.rec;
+      // In /history before it is shown: a result the user sees can always be found again.
+      if (t.task.status === 'FINISHED') await ctx.history.add(userId, t.taskId);
       try {
-        await deliverFinal(ctx, t.task, { chatId, ownerId: userId, replyTo: t.rec.replyTo });
+        await deliverFinal(ctx, t.task, {
+          chatId,
+          ownerId: userId,
+          replyTo: t.rec.replyTo,
+          t: this.trOf(t),
+        });
       } catch (err) {
         ctx.logger.error(
           { task: t.taskId, chat: chatId, err: apiFailure(err).description },

@@ -4,19 +4,33 @@
  * text with buttons 1–4; a failure as a short friendly line. A photo Telegram refuses goes out as
  * a document, and if that fails too, as a link: a final result is never silently dropped.
  */
+import { z } from 'zod';
 import type { Task } from '../engine/task.ts';
+import { gridImages, isGrid } from './album.ts';
 import { OWN } from './callback-keys.ts';
 import type { FrontContext } from './context.ts';
+import type { Tr } from './i18n/index.ts';
 import { type InlineKeyboard, inlineKeyboard, resultButtons } from './keyboard.ts';
+import { readKey, writeKey } from './kv.ts';
 import { type FetchedBytes, fetchBytes, fileNameOf } from './media.ts';
 import { apiFailure } from './sender.ts';
-import { cut, describeText, failureText, resultCaption, TEXT_LIMIT } from './texts.ts';
+import {
+  CAPTION_LIMIT,
+  cut,
+  describeText,
+  failureText,
+  resultCaption,
+  shownPrompt,
+  TEXT_LIMIT,
+} from './texts.ts';
 
 /** Where a result goes. */
 export interface ResultTarget {
   chatId: number;
   ownerId: number;
   replyTo: number | null;
+  /** The language of the job's owner. */
+  t: Tr;
 }
 
 /** Telegram's upload limits: photos 10 MB, documents 50 MB. */
@@ -42,18 +56,42 @@ function replyParams(replyTo: number | null, multipart: boolean): Record<string,
   return { reply_parameters: multipart ? JSON.stringify(value) : value };
 }
 
+const resultSchema = z.object({ taskId: z.string(), ownerId: z.number() });
+
 /** Sends the final message(s) of a finished or failed task; returns the ids of what was sent. */
 export async function deliverFinal(ctx: FrontContext, task: Task, target: ResultTarget): Promise<number[]> {
+  const ids = await sendFinal(ctx, task, target);
+  // Which result a message shows, for commands given as a reply to it (`/seed`).
+  if (task.status === 'FINISHED') {
+    const entry = { taskId: task.id, ownerId: target.ownerId };
+    await Promise.all(ids.map((id) => writeKey(ctx.kv, `res:${target.chatId}:${id}`, entry, ctx.logger)));
+  }
+  return ids;
+}
+
+/** The result a bot message shows, if it is one. */
+export function resultOfMessage(
+  ctx: FrontContext,
+  chatId: number,
+  messageId: number,
+): Promise<z.infer<typeof resultSchema> | undefined> {
+  return readKey(ctx.kv, `res:${chatId}:${messageId}`, resultSchema, ctx.logger);
+}
+
+async function sendFinal(ctx: FrontContext, task: Task, target: ResultTarget): Promise<number[]> {
   if (task.status === 'FAILED') {
-    return [await sendText(ctx, target, failureText(task), undefined)];
+    return [await sendText(ctx, target, failureText(target.t, task), undefined)];
   }
   const keyOf = (customId: string) =>
     ctx.keys.create({ taskId: task.id, customId, ownerId: target.ownerId, chatId: target.chatId });
   const keyboard = await inlineKeyboard(resultButtons(task), keyOf);
-  if (task.action === 'DESCRIBE') {
-    return [await sendText(ctx, target, describeText(task), keyboard)];
+  if (task.action === 'DESCRIBE' || task.action === 'SHORTEN') {
+    return [await sendText(ctx, target, describeText(target.t, task), keyboard)];
   }
-  const caption = resultCaption(task);
+  const caption = resultCaption(target.t, task);
+  const videos =
+    task.videoUrls.length > 0 ? task.videoUrls.map((v) => v.url) : task.videoUrl ? [task.videoUrl] : [];
+  if (videos.length > 0) return sendVideos(ctx, task, target, videos, caption, keyboard);
   const url = task.imageUrl;
   let image: FetchedBytes | undefined;
   if (url) {
@@ -64,6 +102,10 @@ export async function deliverFinal(ctx: FrontContext, task: Task, target: Result
     }
   }
   if (!image || !url) return [await sendLink(ctx, target, caption, url, keyboard)];
+  if (isGrid(task) && (await ctx.prefs.get(target.ownerId)).album) {
+    const ids = await sendAlbum(ctx, task, target, image.bytes, caption, keyboard);
+    if (ids) return ids;
+  }
   const filename = fileNameOf(url, `${task.id}.png`);
   const sent: number[] = [];
   let asDocument = image.bytes.length > PHOTO_MAX;
@@ -90,12 +132,100 @@ export async function deliverFinal(ctx: FrontContext, task: Task, target: Result
   return sent;
 }
 
+/**
+ * A grid as an album of its four images, then the buttons in a message of their own (an album
+ * cannot carry a keyboard); undefined when the album could not be made or was refused.
+ */
+async function sendAlbum(
+  ctx: FrontContext,
+  task: Task,
+  target: ResultTarget,
+  grid: Buffer,
+  caption: string,
+  keyboard: InlineKeyboard | undefined,
+): Promise<number[] | undefined> {
+  let images: Buffer[];
+  try {
+    images = await gridImages(ctx, task, grid);
+  } catch (err) {
+    ctx.logger.warn({ task: task.id, err: (err as Error).message }, 'grid not cut for the album');
+    return undefined;
+  }
+  let sent: SentMessage[];
+  try {
+    sent = await ctx.sender.call<SentMessage[]>(
+      'sendMediaGroup',
+      {
+        chat_id: target.chatId,
+        media: images.map((bytes, i) => ({
+          type: 'photo',
+          media: { source: bytes, filename: `${task.id}_${i + 1}.png` },
+          ...(i === 0 && caption ? { caption } : {}),
+        })),
+        ...replyParams(target.replyTo, true),
+      },
+      { chatId: target.chatId, priority: 'final' },
+    );
+  } catch (err) {
+    if (!refusedMedia(err)) throw err;
+    ctx.logger.warn({ task: task.id, err: apiFailure(err).description }, 'album refused by Telegram');
+    return undefined;
+  }
+  const prompt = cut(shownPrompt(task), 300);
+  const text = prompt ? target.t('albumButtons', { prompt }) : target.t('albumButtonsBare');
+  const buttons = await sendText(ctx, { ...target, replyTo: null }, text, keyboard);
+  return [...sent.map((m) => m.message_id), buttons];
+}
+
+/**
+ * A video result: each video with `sendVideo` (a refused one as a document, else a link), the
+ * buttons under the last one.
+ */
+async function sendVideos(
+  ctx: FrontContext,
+  task: Task,
+  target: ResultTarget,
+  urls: string[],
+  caption: string,
+  keyboard: InlineKeyboard | undefined,
+): Promise<number[]> {
+  const sent: number[] = [];
+  for (const [i, url] of urls.entries()) {
+    const last = i === urls.length - 1;
+    const markup = last && keyboard ? { reply_markup: keyboard } : {};
+    let bytes: Buffer | undefined;
+    try {
+      bytes = (await fetchBytes(url, { maxBytes: DOCUMENT_MAX, timeoutMs: ctx.timing.downloadTimeoutMs * 2 }))
+        .bytes;
+    } catch (err) {
+      ctx.logger.warn({ task: task.id, err: (err as Error).message }, 'result video download failed');
+    }
+    const text = urls.length > 1 ? `${caption}\n${i + 1}/${urls.length}` : caption;
+    if (bytes) {
+      const file = { source: bytes, filename: fileNameOf(url, `${task.id}_${i + 1}.mp4`) };
+      const payload = { caption: cut(text, CAPTION_LIMIT), ...markup, ...replyParams(target.replyTo, true) };
+      const id =
+        (await sendFile(ctx, task, target, 'sendVideo', {
+          video: file,
+          supports_streaming: true,
+          ...payload,
+        })) ?? (await sendFile(ctx, task, target, 'sendDocument', { document: file, ...payload }));
+      if (id !== undefined) {
+        sent.push(id);
+        continue;
+      }
+    }
+    sent.push(await sendText(ctx, target, `${text}\n\n${url}`, last ? keyboard : undefined));
+  }
+  return sent;
+}
+
 /** Sends a photo or document; undefined when Telegram will not take the file. */
 async function sendFile(
   ctx: FrontContext,
   task: Task,
   target: ResultTarget,
-  method: 'sendPhoto' | 'sendDocument',
+  method: 'sendPhoto' | 'sendDocument' | 'sendVideo',
   payload: Record<string, unknown>,
 ): Promise<number | undefined> {
   try {
@@ -144,17 +274,18 @@ function sendLink(
   url: string | null,
   keyboard: InlineKeyboard | undefined,
 ): Promise<number> {
-  const text = url ? `${caption}\n\n${url}` : `${caption}\n\n(the image could not be sent)`;
+  const text = url ? `${caption}\n\n${url}` : `${caption}\n\n${target.t('imageNotSent')}`;
   return sendText(ctx, target, text, keyboard);
 }
 
 /** The keyboard of a status message: one Cancel button. */
 export async function cancelKeyboard(
   ctx: FrontContext,
+  t: Tr,
   taskId: string,
   ownerId: number,
   chatId: number,
 ): Promise<{ keyboard: InlineKeyboard; key: string }> {
   const key = await ctx.keys.create({ taskId, customId: OWN.cancel, ownerId, chatId });
-  return { keyboard: { inline_keyboard: [[{ text: '✖ Cancel', callback_data: key }]] }, key };
+  return { keyboard: { inline_keyboard: [[{ text: t('cancelButton'), callback_data: key }]] }, key };
 }

@@ -9,6 +9,7 @@ const userSchema = z.looseObject({
   is_bot: z.boolean().optional(),
   first_name: z.string().optional(),
   username: z.string().optional(),
+  language_code: z.string().optional(),
 });
 export type TgUser = z.infer<typeof userSchema>;
 
@@ -41,6 +42,7 @@ const baseMessage = {
   photo: z.array(photoSizeSchema).optional(),
   document: documentSchema.optional(),
   media_group_id: z.string().optional(),
+  sticker: z.looseObject({ file_id: z.string() }).optional(),
 };
 
 const replySchema = z.looseObject(baseMessage);

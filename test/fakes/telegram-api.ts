@@ -18,6 +18,7 @@ export interface FakeUser {
   is_bot: boolean;
   first_name: string;
   username?: string;
+  language_code?: string;
 }
 
 export interface FakeChat {
@@ -39,6 +40,8 @@ export interface FakeMessage {
   caption?: string;
   photo?: { file_id: string; size: number; width: number; height: number };
   document?: { file_id: string; file_name: string; size: number; mime_type?: string };
+  video?: { file_id: string; size: number; file_name: string };
+  sticker?: { file_id: string; emoji: string };
   reply_markup?: Record<string, unknown>;
   reply_to?: number;
   media_group_id?: string;
@@ -161,6 +164,17 @@ function asObject(v: unknown): Record<string, unknown> | undefined {
   return v && typeof v === 'object' ? (v as Record<string, unknown>) : undefined;
 }
 
+function asArray(v: unknown): unknown[] | undefined {
+  if (Array.isArray(v)) return v;
+  if (typeof v !== 'string') return undefined;
+  try {
+    const parsed: unknown = JSON.parse(v);
+    return Array.isArray(parsed) ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function asBool(v: unknown): boolean {
   return v === true || v === 'true';
 }
@@ -203,8 +217,10 @@ export class FakeTelegram {
   readonly calls: RecordedCall[] = [];
   /** Answers to callback queries, by query id. */
   readonly answers = new Map<string, CallbackAnswer>();
-  /** Commands set with setMyCommands. */
+  /** Commands set with setMyCommands for the default scope and no language. */
   commands: unknown[] = [];
+  /** Every command list set, by `<scope JSON or "default">|<language_code or "">`. */
+  readonly commandSets = new Map<string, { command: string; description: string }[]>();
   /** Refuse photos (sendPhoto, editMessageMedia with a photo) as Telegram does for bad files. */
   refusePhotos: false | 'too-big' | 'dimensions' = false;
   webhook: { url: string; secret: string } | null = null;
@@ -295,12 +311,13 @@ export class FakeTelegram {
   // ------------------------------------------------------------------ people and chats
 
   /** A user with a private chat (chat id = user id). */
-  user(id: number, opts: { username?: string; first_name?: string } = {}): FakeUser {
+  user(id: number, opts: { username?: string; first_name?: string; language_code?: string } = {}): FakeUser {
     const u: FakeUser = {
       id,
       is_bot: false,
       first_name: opts.first_name ?? `User${id}`,
       ...(opts.username ? { username: opts.username } : {}),
+      ...(opts.language_code ? { language_code: opts.language_code } : {}),
     };
     this.users.set(id, u);
     this.chats.set(id, {
@@ -392,6 +409,27 @@ export class FakeTelegram {
       ];
     }
     if (m.document) out.document = { ...m.document, file_unique_id: `u${m.document.file_id}` };
+    if (m.video)
+      out.video = {
+        file_id: m.video.file_id,
+        file_unique_id: `u${m.video.file_id}`,
+        file_name: m.video.file_name,
+        file_size: m.video.size,
+        width: 0,
+        height: 0,
+        duration: 5,
+      };
+    if (m.sticker)
+      out.sticker = {
+        file_id: m.sticker.file_id,
+        file_unique_id: `u${m.sticker.file_id}`,
+        emoji: m.sticker.emoji,
+        type: 'regular',
+        width: 512,
+        height: 512,
+        is_animated: false,
+        is_video: false,
+      };
     if (m.media_group_id) out.media_group_id = m.media_group_id;
     if (m.reply_markup) out.reply_markup = m.reply_markup;
     if (withReply && m.reply_to !== undefined) {
@@ -413,7 +451,9 @@ export class FakeTelegram {
   private userMessage(
     chatId: number,
     from: FakeUser,
-    content: Partial<Pick<FakeMessage, 'text' | 'caption' | 'photo' | 'document' | 'media_group_id'>>,
+    content: Partial<
+      Pick<FakeMessage, 'text' | 'caption' | 'photo' | 'document' | 'media_group_id' | 'sticker'>
+    >,
     replyTo: number | undefined,
   ): FakeMessage {
     this.chatOf(chatId);
@@ -505,6 +545,18 @@ export class FakeTelegram {
         },
         ...(opts.caption !== undefined ? { caption: opts.caption } : {}),
       },
+      undefined,
+    );
+    this.pushUpdate({ message: this.messageJson(m) });
+    return m;
+  }
+
+  /** A user sends a sticker. */
+  sendSticker(opts: { chatId?: number; from: FakeUser; emoji?: string }): FakeMessage {
+    const m = this.userMessage(
+      opts.chatId ?? opts.from.id,
+      opts.from,
+      { sticker: { file_id: this.storeFile(Buffer.from('sticker'), 'webp'), emoji: opts.emoji ?? '👍' } },
       undefined,
     );
     this.pushUpdate({ message: this.messageJson(m) });
@@ -814,11 +866,27 @@ export class FakeTelegram {
           can_read_all_group_messages: false,
           supports_inline_queries: false,
         };
-      case 'setmycommands':
-        this.commands = Array.isArray(p.commands)
-          ? p.commands
-          : (JSON.parse(String(p.commands ?? '[]')) as unknown[]);
+      case 'setmycommands': {
+        const list = Array.isArray(p.commands) ? p.commands : (asArray(p.commands) ?? []);
+        const commands: { command: string; description: string }[] = [];
+        for (const item of list) {
+          const c = asObject(item) ?? {};
+          const command = String(c.command ?? '');
+          const description = String(c.description ?? '');
+          if (!/^[a-z0-9_]{1,32}$/.test(command)) throw new ApiError(400, 'Bad Request: BOT_COMMAND_INVALID');
+          if (description.length < 1 || description.length > 256)
+            throw new ApiError(400, 'Bad Request: BOT_COMMAND_DESCRIPTION_INVALID');
+          commands.push({ command, description });
+        }
+        const scope = asObject(p.scope);
+        const lang = typeof p.language_code === 'string' ? p.language_code : '';
+        if (lang && !/^[a-z]{2}$/.test(lang))
+          throw new ApiError(400, 'Bad Request: invalid language code specified');
+        const key = `${scope && scope.type !== 'default' ? JSON.stringify(scope) : 'default'}|${lang}`;
+        this.commandSets.set(key, commands);
+        if (key === 'default|') this.commands = commands;
         return true;
+      }
       case 'setwebhook': {
         const url = String(p.url ?? '');
         if (!/^https?:\/\//.test(url))
@@ -845,6 +913,10 @@ export class FakeTelegram {
         return this.sendMedia('photo', p, uploads, chatId);
       case 'senddocument':
         return this.sendMedia('document', p, uploads, chatId);
+      case 'sendvideo':
+        return this.sendMedia('video', p, uploads, chatId);
+      case 'sendmediagroup':
+        return this.sendMediaGroup(p, uploads, chatId);
       case 'editmessagetext':
         return this.editText(p, chatId, at);
       case 'editmessagecaption':
@@ -999,7 +1071,7 @@ export class FakeTelegram {
   }
 
   private sendMedia(
-    kind: 'photo' | 'document',
+    kind: 'photo' | 'document' | 'video',
     p: Record<string, unknown>,
     uploads: Record<string, Upload>,
     chatId: number | undefined,
@@ -1014,7 +1086,9 @@ export class FakeTelegram {
     const content: Partial<FakeMessage> =
       kind === 'photo'
         ? { photo: { file_id: id, size: file.bytes.length, ...pngSize(file.bytes) } }
-        : { document: { file_id: id, file_name: file.name, size: file.bytes.length } };
+        : kind === 'video'
+          ? { video: { file_id: id, file_name: file.name, size: file.bytes.length } }
+          : { document: { file_id: id, file_name: file.name, size: file.bytes.length } };
     const m = this.botMessage(
       chatId as number,
       {
@@ -1025,6 +1099,48 @@ export class FakeTelegram {
       p,
     );
     return this.messageJson(m);
+  }
+
+  /** An album: 2–10 photos/videos sharing a media_group_id; Telegram takes no keyboard here. */
+  private sendMediaGroup(
+    p: Record<string, unknown>,
+    uploads: Record<string, Upload>,
+    chatId: number | undefined,
+  ): unknown {
+    this.target(chatId);
+    const items = Array.isArray(p.media) ? p.media : asArray(p.media);
+    if (!items) throw new ApiError(400, 'Bad Request: failed to parse media');
+    if (items.length < 2 || items.length > 10)
+      throw new ApiError(400, 'Bad Request: wrong number of items in the media group');
+    const parsed = items.map((raw) => {
+      const item = asObject(raw) ?? {};
+      const type = String(item.type ?? '');
+      if (!['photo', 'video', 'document', 'audio'].includes(type))
+        throw new ApiError(400, 'Bad Request: invalid media type in the media group');
+      const file = this.fileParam(item.media, uploads, 'media');
+      const caption = this.checkCaption(item.caption);
+      if (type === 'photo') this.refusePhoto();
+      return { type, file, caption };
+    });
+    const group = `${this.nextAlbum++}${Date.now()}`;
+    const replyTo = this.replyTarget(chatId as number, p);
+    return parsed.map(({ type, file, caption }) => {
+      const id = file.id ?? this.storeFile(file.bytes, type === 'photo' ? 'jpg' : 'bin');
+      const content: Partial<FakeMessage> =
+        type === 'photo'
+          ? { photo: { file_id: id, size: file.bytes.length, ...pngSize(file.bytes) } }
+          : type === 'video'
+            ? { video: { file_id: id, file_name: file.name, size: file.bytes.length } }
+            : { document: { file_id: id, file_name: file.name, size: file.bytes.length } };
+      const m = this.newMessage(
+        chatId as number,
+        this.botUser,
+        true,
+        { ...content, media_group_id: group, ...(caption !== undefined ? { caption } : {}) },
+        replyTo,
+      );
+      return this.messageJson(m);
+    });
   }
 
   private editable(chatId: number | undefined, p: Record<string, unknown>): FakeMessage {
@@ -1054,7 +1170,7 @@ export class FakeTelegram {
 
   private editCaption(p: Record<string, unknown>, chatId: number | undefined, at: number): unknown {
     const m = this.editable(chatId, p);
-    if (!m.photo && !m.document)
+    if (!m.photo && !m.document && !m.video)
       throw new ApiError(400, 'Bad Request: there is no caption in the message to edit');
     const caption = this.checkCaption(p.caption);
     const markup = this.checkMarkup(p.reply_markup);
@@ -1076,7 +1192,8 @@ export class FakeTelegram {
     const m = this.editable(chatId, p);
     const media = asObject(p.media);
     if (!media) throw new ApiError(400, "Bad Request: can't parse InputMedia: media isn't specified");
-    if (!m.photo && !m.document)
+    // As in the current Bot API, a text message may be turned into a media message.
+    if (!m.photo && !m.document && !m.video && m.text === undefined)
       throw new ApiError(400, 'Bad Request: there is no media in the message to edit');
     const type = String(media.type ?? '');
     const file = this.fileParam(media.media, uploads, 'media');
@@ -1091,9 +1208,15 @@ export class FakeTelegram {
     ) {
       throw new ApiError(400, NOT_MODIFIED);
     }
+    delete m.text;
     if (type === 'photo') {
       delete m.document;
+      delete m.video;
       m.photo = { file_id: id, size: file.bytes.length, ...pngSize(file.bytes) };
+    } else if (type === 'video') {
+      delete m.document;
+      delete m.photo;
+      m.video = { file_id: id, file_name: file.name, size: file.bytes.length };
     } else {
       delete m.photo;
       m.document = { file_id: id, file_name: file.name, size: file.bytes.length };

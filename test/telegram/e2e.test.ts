@@ -73,6 +73,7 @@ describe('Telegram end to end: the service the app wires', () => {
       kind: 'telegram',
       chatId: user.id,
       userId: user.id,
+      lang: 'en',
     });
 
     tg.press({ from: user, messageId: grid.message_id, data: buttonData(grid, 'U1') });
@@ -115,7 +116,8 @@ describe('Telegram end to end: the app’s lifecycle', () => {
       telegramTiming: FAST_TIMING,
     });
     try {
-      assert.equal(tg.callsOf('setMyCommands').length, 1);
+      // Once without a language and once per catalogue language.
+      assert.equal(tg.callsOf('setMyCommands').length, 5);
       await tg.waitFor(() => tg.callsOf('getUpdates').length > 0, 3000, 'polling');
       const u = tg.user(7101);
       tg.sendText({ from: u, text: '/help' });

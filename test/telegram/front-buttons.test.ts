@@ -66,7 +66,12 @@ describe('Telegram front: buttons and job commands', () => {
       assert.equal(h.tg.answers.get(q)?.text, 'Working on it…');
       const up = await childOf(task, 'UPSCALE');
       assert.equal(up.params.index, 1);
-      assert.deepEqual(h.engine.originOf(up.id), { kind: 'telegram', chatId: u.id, userId: u.id });
+      assert.deepEqual(h.engine.originOf(up.id), {
+        kind: 'telegram',
+        chatId: u.id,
+        userId: u.id,
+        lang: 'en',
+      });
       const status = await shown(u.id, /Upscale #1/, 'the upscale’s status');
       assert.equal(status.reply_to, msg.message_id, 'the new job answers the grid it came from');
       await press(u, msg, 'V2');
@@ -251,7 +256,7 @@ describe('Telegram front: buttons and job commands', () => {
     await press(admin, msg, 'U2', g.id);
     const up = await childOf(task, 'UPSCALE');
     assert.equal(up.params.index, 2);
-    assert.deepEqual(h.engine.originOf(up.id), { kind: 'telegram', chatId: g.id, userId: ADMIN });
+    assert.deepEqual(h.engine.originOf(up.id), { kind: 'telegram', chatId: g.id, userId: ADMIN, lang: 'en' });
     await resultPhoto(g.id, /^Upscale #2\n/, 'the admin’s upscale');
   });
 
@@ -285,7 +290,7 @@ describe('Telegram front: buttons and job commands', () => {
       for (const index of [1, 2, 3])
         await h.task((t) => t.params.parentId === task.id && t.params.index === index, `upscale ${index}`);
       const q = await press(u, msg, 'U4');
-      assert.match(h.tg.answers.get(q)?.text ?? '', /You already have 3 unfinished jobs/);
+      assert.match(h.tg.answers.get(q)?.text ?? '', /limit of unfinished jobs \(3\)/);
       assert.equal(h.tg.answers.get(q)?.show_alert, true);
     } finally {
       await h.settle();

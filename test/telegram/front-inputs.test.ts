@@ -41,7 +41,19 @@ describe('Telegram front: starting work', () => {
 
   test('commands are registered at start; /start and /help answer with the guide', async () => {
     const names = (h.tg.commands as { command: string }[]).map((c) => c.command);
-    assert.deepEqual(names.sort(), ['blend', 'cancel', 'describe', 'help', 'imagine', 'jobs']);
+    assert.deepEqual(names.sort(), [
+      'blend',
+      'cancel',
+      'describe',
+      'help',
+      'history',
+      'imagine',
+      'jobs',
+      'language',
+      'seed',
+      'settings',
+      'shorten',
+    ]);
     const u = newUser();
     h.tg.sendText({ from: u, text: '/start' });
     await said(h, u.id, /I draw pictures with Midjourney/);
@@ -54,7 +66,12 @@ describe('Telegram front: starting work', () => {
     const prompt = h.tg.sendText({ from: u, text: 'a red fox in the snow —ar 16:9' });
     const task = await h.task((t) => t.prompt === 'a red fox in the snow --ar 16:9', 'the imagine');
     assert.equal(task.action, 'IMAGINE');
-    assert.deepEqual(h.engine.originOf(task.id), { kind: 'telegram', chatId: u.id, userId: u.id });
+    assert.deepEqual(h.engine.originOf(task.id), {
+      kind: 'telegram',
+      chatId: u.id,
+      userId: u.id,
+      lang: 'en',
+    });
     const status = await said(
       h,
       u.id,
@@ -70,7 +87,12 @@ describe('Telegram front: starting work', () => {
     const u = newUser();
     h.tg.sendText({ from: u, text: '/imagine a lighthouse' });
     const task = await h.task((t) => t.prompt === 'a lighthouse', 'the imagine');
-    assert.deepEqual(h.engine.originOf(task.id), { kind: 'telegram', chatId: u.id, userId: u.id });
+    assert.deepEqual(h.engine.originOf(task.id), {
+      kind: 'telegram',
+      chatId: u.id,
+      userId: u.id,
+      lang: 'en',
+    });
     h.tg.sendText({ from: u, text: '/imagine' });
     await said(h, u.id, /Please add a prompt/);
   });
@@ -136,7 +158,12 @@ describe('Telegram front: starting work', () => {
       images.map((b) => `data:image/png;${b.length} bytes`),
     );
     assert.equal(blend.params.dimensions, 'PORTRAIT');
-    assert.deepEqual(h.engine.originOf(blend.id), { kind: 'telegram', chatId: u.id, userId: u.id });
+    assert.deepEqual(h.engine.originOf(blend.id), {
+      kind: 'telegram',
+      chatId: u.id,
+      userId: u.id,
+      lang: 'en',
+    });
     await said(h, u.id, /Blend of 3 images/);
     const count = await taskCount();
     const v = newUser();
@@ -157,7 +184,12 @@ describe('Telegram front: starting work', () => {
     h.tg.sendText({ chatId: group.id, from: u, text: '/imagine@someone_elses_bot a fox' });
     h.tg.sendText({ chatId: group.id, from: u, text: '/imagine@mj_bridge_bot a group fox' });
     const task = await h.task((t) => t.prompt === 'a group fox', 'the group imagine');
-    assert.deepEqual(h.engine.originOf(task.id), { kind: 'telegram', chatId: group.id, userId: u.id });
+    assert.deepEqual(h.engine.originOf(task.id), {
+      kind: 'telegram',
+      chatId: group.id,
+      userId: u.id,
+      lang: 'en',
+    });
     assert.equal(await taskCount(), count + 1);
     const grid = await said(h, group.id, /^a group fox$/, 'the grid in the group');
     h.tg.sendText({ chatId: group.id, from: u, text: 'and a second one', replyTo: grid.message_id });
@@ -176,7 +208,7 @@ describe('Telegram front: starting work', () => {
       await h.task((t) => t.prompt === 'job two', 'job two');
       const count = await taskCount();
       h.tg.sendText({ from: u, text: 'job three' });
-      await said(h, u.id, /You already have 2 unfinished jobs/);
+      await said(h, u.id, /limit of unfinished jobs \(2\)/);
       assert.equal(await taskCount(), count);
       // Once one finishes, there is room again.
       h.holdJobs(false);

@@ -96,11 +96,14 @@ describe('Telegram front: progress and results', () => {
         keyboardOf(photo).map((r) => r.map(([t]) => t)),
         [['✖ Cancel']],
       );
-      await h.tg.waitFor(() => h.tg.message(u.id, status.message_id)?.deleted, 3000, 'text status replaced');
+      // The text status itself became the photo (editMessageMedia): still one message.
+      assert.equal(photo.message_id, status.message_id);
+      assert.equal(h.tg.callsOf('sendPhoto', u.id).length, 0, 'no second status message');
+      assert.equal(h.tg.botMessages(u.id).length, 1);
       h.holdJobs(true, 78);
       await showing(u.id, photo.message_id, /Generating… 78%/, 'the preview at 78 %');
       await h.tg.waitFor(
-        () => h.tg.callsOf('editMessageMedia', u.id).some((c) => c.ok),
+        () => h.tg.callsOf('editMessageMedia', u.id).filter((c) => c.ok).length >= 2,
         3000,
         'the preview image swapped in place',
       );
@@ -185,10 +188,30 @@ describe('Telegram front: progress and results', () => {
       await new Promise((r) => setTimeout(r, 300));
       const after429 = updatesOf(h, u.id).filter((c) => c.at > limited.at);
       assert.equal(after429.length, 1, `one update after the pause: ${after429.map((c) => c.method)}`);
-      assert.equal(after429[0]?.method, 'sendPhoto');
+      assert.equal(after429[0]?.method, 'editMessageMedia');
       assert.ok((after429[0]?.at ?? 0) - limited.at >= 990, 'retry_after was respected');
-      assert.equal(h.tg.message(u.id, status.message_id)?.deleted, true, 'replaced by the preview photo');
-      assert.equal(h.tg.message(u.id, photo.message_id)?.deleted, false);
+      assert.equal(photo.message_id, status.message_id, 'the status message became the preview photo');
+    } finally {
+      await h.settle();
+    }
+  });
+
+  test('a /cancel replying to the first status still cancels once the status became the preview photo', async () => {
+    const u = newUser();
+    h.holdJobs(true, 15);
+    try {
+      h.tg.sendText({ from: u, text: 'cancel the photo' });
+      const first = await shown(u.id, /^🎨 Imagine: cancel the photo\n/);
+      assert.equal(h.tg.callsOf('sendMessage', u.id).length, 1, 'the status went out as text');
+      const task = await taskOf('cancel the photo');
+      await h.tg.waitFor(
+        () => h.tg.message(u.id, first.message_id)?.photo,
+        5000,
+        'the status became a photo',
+      );
+      h.tg.sendText({ from: u, text: '/cancel', replyTo: first.message_id });
+      assert.equal((await h.waitTask(task.id)).failReason, 'cancelled');
+      await shown(u.id, /cancel the photo\n❌ Cancelled\./);
     } finally {
       await h.settle();
     }
@@ -208,7 +231,10 @@ describe('Telegram front: progress and results', () => {
     const since = Date.now();
     h.tg.press({ from: u, messageId: grid.message_id, data: buttonData(grid, 'U3') });
     const up = await resultPhoto(u.id, /^Upscale #3\nfinal under flood$/, 'the upscale after a 429');
-    const calls = h.tg.callsOf('sendPhoto', u.id).filter((c) => c.at >= since);
+    // Only the result's sends (a preview, should Midjourney send one under load, is not counted).
+    const calls = h.tg
+      .callsOf('sendPhoto', u.id)
+      .filter((c) => c.at >= since && String(c.params.caption ?? '').startsWith('Upscale #3'));
     assert.equal(calls.length, 2);
     assert.equal(calls[0]?.errorCode, 429);
     assert.ok((calls[1]?.at ?? 0) - (calls[0]?.at ?? 0) >= 990);
@@ -379,7 +405,8 @@ describe('Telegram front: pacing', () => {
         .filter((c) => c.ok)
         .map((c) => /(\d+)%/.exec(String(c.params.caption))?.[1]);
       assert.ok(new Set(captions).size >= 3, `caption edits with new percentages: ${captions.join(', ')}`);
-      assert.equal(slow.tg.callsOf('editMessageMedia', u.id).length, 0, 'no preview swap within 10 s');
+      // The first preview turns the text status into a photo; no swap after it within 10 s.
+      assert.ok(slow.tg.callsOf('editMessageMedia', u.id).length <= 1, 'no preview swap within 10 s');
     } finally {
       await slow.close();
     }

@@ -19,7 +19,12 @@ describe('Telegram front: running as a service', () => {
       const u = h.tg.user(6001);
       h.tg.sendText({ from: u, text: 'a hooked fox' });
       const task = await h.task((t) => t.prompt === 'a hooked fox', 'job via webhook');
-      assert.deepEqual(h.engine.originOf(task.id), { kind: 'telegram', chatId: u.id, userId: u.id });
+      assert.deepEqual(h.engine.originOf(task.id), {
+        kind: 'telegram',
+        chatId: u.id,
+        userId: u.id,
+        lang: 'en',
+      });
       await h.tg.waitFor(
         () => h.tg.botMessages(u.id).find((m) => m.photo && m.caption === 'a hooked fox'),
         10_000,

@@ -12,6 +12,7 @@ import { resultButtons as midjourneyButtons } from '../../src/midjourney/message
 import { gridRows, singleRows } from '../../src/sandbox/midjourney/messages.ts';
 import { CallbackKeys, newKey, OWN } from '../../src/telegram/callback-keys.ts';
 import { parseZoomReply } from '../../src/telegram/handlers/zoom.ts';
+import { tr } from '../../src/telegram/i18n/index.ts';
 import { inlineKeyboard, resultButtons } from '../../src/telegram/keyboard.ts';
 import { statusView } from '../../src/telegram/progress.ts';
 import { Sender } from '../../src/telegram/sender.ts';
@@ -25,6 +26,8 @@ import {
 } from '../../src/telegram/texts.ts';
 import { parseCommand } from '../../src/telegram/updates.ts';
 import { type FakeTelegram, startFakeTelegram } from '../fakes/telegram-api.ts';
+
+const en = tr('en');
 
 const HASH = 'a7cb1552-f779-4094-9afe-2acf22dae280';
 
@@ -124,44 +127,44 @@ describe('keyboards', () => {
 
 describe('texts', () => {
   test('status lines: queue position, submitted, progress with a bar, preview only while running', () => {
-    assert.match(statusView(task({ status: 'PENDING', queuePosition: 3 })).text, /Queued — position 3/);
-    assert.match(statusView(task({ status: 'SUBMITTED' })).text, /Submitted/);
-    const running = statusView(task({ status: 'RUNNING', progress: '46%', imageUrl: 'http://x/p.png' }));
+    assert.match(statusView(task({ status: 'PENDING', queuePosition: 3 }), en).text, /Queued — position 3/);
+    assert.match(statusView(task({ status: 'SUBMITTED' }), en).text, /Submitted/);
+    const running = statusView(task({ status: 'RUNNING', progress: '46%', imageUrl: 'http://x/p.png' }), en);
     assert.match(running.text, /Generating… 46%\n▓▓▓▓▓░░░░░/);
     assert.equal(running.image, 'http://x/p.png');
-    assert.equal(statusView(task({ status: 'SUBMITTED', imageUrl: 'http://x/p.png' })).image, null);
+    assert.equal(statusView(task({ status: 'SUBMITTED', imageUrl: 'http://x/p.png' }), en).image, null);
     assert.equal(progressBar(100), '▓▓▓▓▓▓▓▓▓▓');
   });
 
   test('friendly errors name the banned word and never show internals', () => {
     assert.match(
-      friendlyError(new EngineError('BANNED_WORD', 'x', { 'ban-words': 'nude' })),
+      friendlyError(en, new EngineError('BANNED_WORD', 'x', { 'ban-words': 'nude' })),
       /banned word “nude”/,
     );
-    assert.match(friendlyError(new EngineError('QUEUE_FULL', 'queue is full')), /queue is full/i);
-    assert.match(friendlyError(new EngineError('NO_ACCOUNT', 'x')), /No Midjourney account/);
+    assert.match(friendlyError(en, new EngineError('QUEUE_FULL', 'queue is full')), /queue is full/i);
+    assert.match(friendlyError(en, new EngineError('NO_ACCOUNT', 'x')), /No Midjourney account/);
     assert.equal(
-      friendlyError(new TypeError('Cannot read properties of undefined')),
+      friendlyError(en, new TypeError('Cannot read properties of undefined')),
       'Something went wrong on our side. Please try again in a moment.',
     );
     assert.match(
-      friendlyFailReason('[Banned prompt detected] Sorry! Our AI moderator...'),
+      friendlyFailReason(en, '[Banned prompt detected] Sorry! Our AI moderator...'),
       /refused the prompt: Banned prompt detected/,
     );
     assert.match(
-      friendlyFailReason('[Invalid parameter] Unrecognized parameter(s): `--foo`'),
+      friendlyFailReason(en, '[Invalid parameter] Unrecognized parameter(s): `--foo`'),
       /^Invalid parameter: Unrecognized/,
     );
-    assert.match(friendlyFailReason('timeout after 10 minutes'), /Timed out/);
-    assert.equal(friendlyFailReason('cancelled'), 'Cancelled.');
+    assert.match(friendlyFailReason(en, 'timeout after 10 minutes'), /Timed out/);
+    assert.equal(friendlyFailReason(en, 'cancelled'), 'Cancelled.');
   });
 
   test('captions are cut to 1024 characters; uploaded image URLs are not shown as prompt', () => {
-    const long = resultCaption(task({ prompt: 'word '.repeat(400) }));
+    const long = resultCaption(en, task({ prompt: 'word '.repeat(400) }));
     assert.ok([...long].length <= 1024);
     assert.ok(long.endsWith('…'));
     assert.equal(
-      resultCaption(task({ prompt: 'https://cdn.example/a.png https://cdn.example/b.png a cat' })),
+      resultCaption(en, task({ prompt: 'https://cdn.example/a.png https://cdn.example/b.png a cat' })),
       'a cat',
     );
     assert.equal(cut('abc', 5), 'abc');

@@ -8,43 +8,54 @@ import { isTerminal } from '../../engine/task.ts';
 import { parseCustomId } from '../../midjourney/custom-ids.ts';
 import { OWN } from '../callback-keys.ts';
 import type { FrontContext } from '../context.ts';
-import { friendlyError, T, userLimit } from '../texts.ts';
+import { friendlyError } from '../texts.ts';
 import type { TgCallbackQuery } from '../updates.ts';
 import { createJob, type JobRequest, reserveSlot } from './create-job.ts';
+import { HISTORY_PREFIX, onHistoryPress } from './history.ts';
 import { say, toast } from './reply.ts';
+import { onSettingsPress, SETTINGS_PREFIX } from './settings-menu.ts';
 import { askZoom } from './zoom.ts';
 
 export async function onCallback(ctx: FrontContext, cq: TgCallbackQuery): Promise<void> {
   const from = cq.from;
+  const t = await ctx.prefs.trOf(from.id, from.language_code);
   if (!ctx.access.allowed(from)) {
-    await toast(ctx, cq.id, T.notAllowedToast);
+    await toast(ctx, cq.id, t('notAllowedToast'));
+    return;
+  }
+  if (cq.data?.startsWith(SETTINGS_PREFIX)) {
+    await onSettingsPress(ctx, t, cq);
+    return;
+  }
+  if (cq.data?.startsWith(HISTORY_PREFIX)) {
+    await onHistoryPress(ctx, t, cq);
     return;
   }
   const entry = await ctx.keys.resolve(cq.data);
   const task = entry ? await ctx.engine.get(entry.taskId).catch(() => undefined) : undefined;
   if (!entry || !task) {
-    await toast(ctx, cq.id, T.expired);
+    await toast(ctx, cq.id, t('expired'));
     return;
   }
   const isAdmin = ctx.access.isAdmin(from);
   if (entry.ownerId !== from.id && !isAdmin) {
-    await toast(ctx, cq.id, T.notYours);
+    await toast(ctx, cq.id, t('notYours'));
     return;
   }
   const chatId = cq.message?.chat.id ?? entry.chatId;
   const resultId = cq.message?.message_id;
-  const target = { chatId, userId: from.id, replyTo: resultId };
+  const target = { chatId, userId: from.id, replyTo: resultId, t };
 
   if (entry.customId === OWN.cancel) {
     if (isTerminal(task.status)) {
-      await toast(ctx, cq.id, T.alreadyDone);
+      await toast(ctx, cq.id, t('alreadyDone'));
       return;
     }
-    await toast(ctx, cq.id, T.cancelling);
+    await toast(ctx, cq.id, t('cancelling'));
     try {
       await ctx.engine.cancel(task.id);
     } catch (err) {
-      await say(ctx, chatId, friendlyError(err), { replyTo: resultId });
+      await say(ctx, chatId, friendlyError(t, err), { replyTo: resultId });
     }
     return;
   }
@@ -54,28 +65,28 @@ export async function onCallback(ctx: FrontContext, cq: TgCallbackQuery): Promis
   if (own) {
     const prompt = task.prompts[Number(own[1]) - 1];
     if (!prompt) {
-      await toast(ctx, cq.id, T.expired);
+      await toast(ctx, cq.id, t('expired'));
       return;
     }
-    req = { kind: 'imagine', prompt, images: [] };
+    req = { kind: 'imagine', prompt, images: [], raw: true };
   } else {
     const info = parseCustomId(entry.customId);
     if (!info) {
-      await toast(ctx, cq.id, T.expired);
+      await toast(ctx, cq.id, t('expired'));
       return;
     }
     if (info.action === 'ZOOMOUT_CUSTOM') {
-      await toast(ctx, cq.id, 'Reply with the zoom (1–2)');
-      await askZoom(ctx, { ...entry, ownerId: from.id, chatId }, chatId, resultId);
+      await toast(ctx, cq.id, t('zoomToast'));
+      await askZoom(ctx, t, { ...entry, ownerId: from.id, chatId }, chatId, resultId);
       return;
     }
     req = { kind: 'action', taskId: task.id, customId: entry.customId };
   }
   const release = await reserveSlot(ctx, target, true);
   if (!release) {
-    await toast(ctx, cq.id, userLimit(ctx.maxJobsPerUser), true);
+    await toast(ctx, cq.id, t('userLimit', { max: ctx.maxJobsPerUser }), true);
     return;
   }
-  await toast(ctx, cq.id, T.working);
+  await toast(ctx, cq.id, t('working'));
   await createJob(ctx, target, req, release);
 }

@@ -5,12 +5,16 @@
  */
 import type { BlendDimensions } from '../../engine/api.ts';
 import type { FrontContext } from '../context.ts';
+import type { Tr } from '../i18n/index.ts';
 import { MediaGroups } from '../media-groups.ts';
-import { HELP, T } from '../texts.ts';
+import { helpText } from '../texts.ts';
 import { type Command, type ImageRef, imageOf, isGroup, parseCommand, type TgMessage } from '../updates.ts';
-import { cancelJob, listJobs } from './commands.ts';
+import { showAccounts, showQueue } from './admin.ts';
+import { cancelJob, listJobs, replySeed } from './commands.ts';
 import { createJob, type JobRequest, type JobTarget, reserveSlot } from './create-job.ts';
+import { showHistory } from './history.ts';
 import { say } from './reply.ts';
+import { openLanguageMenu, openSettings } from './settings-menu.ts';
 import { answerZoom, pendingZoom } from './zoom.ts';
 
 const DIMENSIONS: Record<string, BlendDimensions> = {
@@ -58,11 +62,16 @@ export class MessageHandler {
 
   /** Access check with the one polite refusal. */
   private admit(msg: TgMessage): boolean {
+    const { ctx } = this;
     const from = msg.from;
     if (!from) return false;
-    if (this.ctx.access.allowed(from)) return true;
-    if (this.ctx.access.firstRefusal(from.id))
-      void say(this.ctx, msg.chat.id, T.notAllowed, { replyTo: msg.message_id });
+    if (ctx.access.allowed(from)) return true;
+    if (ctx.access.firstRefusal(from.id)) {
+      ctx.spawn('refusal', async () => {
+        const t = await ctx.prefs.trOf(from.id, from.language_code);
+        await say(ctx, msg.chat.id, t('notAllowed'), { replyTo: msg.message_id });
+      });
+    }
     return false;
   }
 
@@ -71,23 +80,43 @@ export class MessageHandler {
     const from = msg.from;
     if (!from) return;
     const chatId = msg.chat.id;
-    const target: JobTarget = { chatId, userId: from.id, replyTo: msg.message_id };
+    await ctx.prefs.noteUser(from);
+    const t = await ctx.prefs.trOf(from.id, from.language_code);
+    const target: JobTarget = { chatId, userId: from.id, replyTo: msg.message_id, t };
     const isAdmin = ctx.access.isAdmin(from);
     if (cmd) {
       switch (cmd.name) {
         case 'start':
         case 'help':
-          await say(ctx, chatId, HELP);
+          await say(ctx, chatId, helpText(t, isAdmin));
           return;
         case 'jobs':
-          await listJobs(ctx, msg, from.id);
+          await listJobs(ctx, t, msg, from.id);
           return;
         case 'cancel':
-          await cancelJob(ctx, msg, from.id, isAdmin);
+          await cancelJob(ctx, t, msg, from.id, isAdmin);
+          return;
+        case 'settings':
+          await openSettings(ctx, t, chatId, from.id, msg.message_id);
+          return;
+        case 'language':
+          await openLanguageMenu(ctx, t, chatId, from.id, msg.message_id);
+          return;
+        case 'history':
+          await showHistory(ctx, t, chatId, from.id, msg.message_id);
+          return;
+        case 'accounts':
+        case 'queue':
+          if (!isAdmin) {
+            await say(ctx, chatId, t('adminOnly'), { replyTo: msg.message_id });
+            return;
+          }
+          if (cmd.name === 'accounts') await showAccounts(ctx, t, chatId, msg.message_id);
+          else await showQueue(ctx, t, chatId, msg.message_id);
           return;
         case 'imagine': {
           if (!cmd.args) {
-            await say(ctx, chatId, T.promptMissing, { replyTo: msg.message_id });
+            await say(ctx, chatId, t('promptMissing'), { replyTo: msg.message_id });
             return;
           }
           const image = imageOf(msg) ?? imageOf(msg.reply_to_message);
@@ -97,24 +126,34 @@ export class MessageHandler {
         case 'describe': {
           const image = imageOf(msg) ?? imageOf(msg.reply_to_message);
           if (!image) {
-            await say(ctx, chatId, T.describeWhat, { replyTo: msg.message_id });
+            await say(ctx, chatId, t('describeWhat'), { replyTo: msg.message_id });
             return;
           }
           await this.start(target, { kind: 'describe', image });
           return;
         }
         case 'blend':
-          await say(ctx, chatId, T.blendSingle, { replyTo: msg.message_id });
+          await say(ctx, chatId, t('blendSingle'), { replyTo: msg.message_id });
+          return;
+        case 'shorten':
+          if (!cmd.args) {
+            await say(ctx, chatId, t('shortenMissing'), { replyTo: msg.message_id });
+            return;
+          }
+          await this.start(target, { kind: 'shorten', prompt: cmd.args });
+          return;
+        case 'seed':
+          await replySeed(ctx, t, msg, from.id, isAdmin);
           return;
         default:
-          if (!isGroup(msg.chat)) await say(ctx, chatId, `Unknown command. ${HELP}`);
+          if (!isGroup(msg.chat)) await say(ctx, chatId, `${t('unknownCommand')}\n\n${helpText(t, isAdmin)}`);
           return;
       }
     }
     if (repliesToBot && msg.reply_to_message) {
       const zoom = await pendingZoom(ctx, chatId, msg.reply_to_message.message_id);
       if (zoom) {
-        await answerZoom(ctx, msg, zoom, isAdmin);
+        await answerZoom(ctx, t, msg, zoom, isAdmin);
         return;
       }
     }
@@ -122,7 +161,7 @@ export class MessageHandler {
     const image = imageOf(msg);
     if (image) {
       if (!text) {
-        await say(ctx, chatId, T.photoHint, { replyTo: msg.message_id });
+        await say(ctx, chatId, t('photoHint'), { replyTo: msg.message_id });
         return;
       }
       await this.start(target, { kind: 'imagine', prompt: text, images: [image] });
@@ -132,7 +171,11 @@ export class MessageHandler {
       await this.start(target, { kind: 'imagine', prompt: text, images: [] });
       return;
     }
-    if (!isGroup(msg.chat)) await say(ctx, chatId, HELP);
+    if (msg.sticker) {
+      await say(ctx, chatId, t('stickerHint'), { replyTo: msg.message_id });
+      return;
+    }
+    if (!isGroup(msg.chat)) await say(ctx, chatId, helpText(t, isAdmin));
   }
 
   private async start(target: JobTarget, req: JobRequest): Promise<void> {
@@ -157,29 +200,30 @@ export class MessageHandler {
     if (isGroup(first.chat) && !cmd && !repliesToBot) return;
     if (!this.admit(first)) return;
     const images = sorted.map((m) => imageOf(m)).filter((r): r is ImageRef => r !== undefined);
-    const target: JobTarget = { chatId, userId: from.id, replyTo: (captioned ?? first).message_id };
+    const t: Tr = await ctx.prefs.trOf(from.id, from.language_code);
+    const target: JobTarget = { chatId, userId: from.id, replyTo: (captioned ?? first).message_id, t };
     const replyTo = target.replyTo;
     if (cmd?.name === 'blend') {
       const words = cmd.args.toLowerCase().split(/\s+/).filter(Boolean);
       const dims = words.map((w) => DIMENSIONS[w]).find((d) => d !== undefined);
       if (images.length < 2 || images.length > 5) {
-        await say(ctx, chatId, T.blendCount, { replyTo });
+        await say(ctx, chatId, t('blendCount'), { replyTo });
         return;
       }
       await this.start(target, { kind: 'blend', images, dimensions: dims });
       return;
     }
     if (cmd?.name === 'describe') {
-      await say(ctx, chatId, T.describeOne, { replyTo });
+      await say(ctx, chatId, t('describeOne'), { replyTo });
       return;
     }
     const prompt = cmd?.name === 'imagine' ? cmd.args : cmd ? '' : caption;
     if (!prompt) {
-      await say(ctx, chatId, T.albumHint, { replyTo });
+      await say(ctx, chatId, t('albumHint'), { replyTo });
       return;
     }
     if (images.length > 5) {
-      await say(ctx, chatId, T.tooManyImages, { replyTo });
+      await say(ctx, chatId, t('tooManyImages'), { replyTo });
       return;
     }
     await this.start(target, { kind: 'imagine', prompt, images });

@@ -8,7 +8,7 @@ import { cut, TEXT_LIMIT } from '../texts.ts';
 
 export interface SayOptions {
   replyTo?: number | undefined;
-  replyMarkup?: Record<string, unknown>;
+  replyMarkup?: object;
 }
 
 /** Sends a text message; resolves with its id, or undefined when Telegram refused it. */

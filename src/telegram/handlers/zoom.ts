@@ -5,8 +5,9 @@
 import { z } from 'zod';
 import type { ButtonEntry } from '../callback-keys.ts';
 import type { FrontContext } from '../context.ts';
+import type { Tr } from '../i18n/index.ts';
 import { readKey, writeKey } from '../kv.ts';
-import { shownPrompt, T } from '../texts.ts';
+import { shownPrompt } from '../texts.ts';
 import type { TgMessage } from '../updates.ts';
 import { createJob, reserveSlot } from './create-job.ts';
 import { say } from './reply.ts';
@@ -28,6 +29,7 @@ const asking = new WeakMap<FrontContext, Set<Promise<void>>>();
 /** Asks for the zoom, as a reply to the result whose button was pressed. */
 export async function askZoom(
   ctx: FrontContext,
+  t: Tr,
   entry: ButtonEntry,
   chatId: number,
   resultMessageId: number | undefined,
@@ -35,9 +37,9 @@ export async function askZoom(
   const inFlight = asking.get(ctx) ?? new Set<Promise<void>>();
   asking.set(ctx, inFlight);
   const work = (async () => {
-    const id = await say(ctx, chatId, T.zoomAsk, {
+    const id = await say(ctx, chatId, t('zoomAsk'), {
       replyTo: resultMessageId,
-      replyMarkup: { force_reply: true, input_field_placeholder: T.zoomPlaceholder },
+      replyMarkup: { force_reply: true, input_field_placeholder: t('zoomPlaceholder') },
     });
     if (id !== undefined) await writeKey(ctx.kv, `zoom:${chatId}:${id}`, entry, ctx.logger);
   })();
@@ -71,6 +73,7 @@ export function parseZoomReply(text: string): { zoom: number; prompt: string } |
 /** Handles the user's answer to a zoom question. */
 export async function answerZoom(
   ctx: FrontContext,
+  t: Tr,
   msg: TgMessage,
   entry: ButtonEntry,
   isAdmin: boolean,
@@ -79,21 +82,21 @@ export async function answerZoom(
   if (!from) return;
   const chatId = msg.chat.id;
   if (from.id !== entry.ownerId && !isAdmin) {
-    await say(ctx, chatId, T.notYours, { replyTo: msg.message_id });
+    await say(ctx, chatId, t('notYours'), { replyTo: msg.message_id });
     return;
   }
   const parsed = parseZoomReply(msg.text ?? '');
   if (!parsed) {
-    await say(ctx, chatId, T.zoomInvalid, { replyTo: msg.message_id });
+    await say(ctx, chatId, t('zoomInvalid'), { replyTo: msg.message_id });
     return;
   }
   const parent = await ctx.engine.get(entry.taskId).catch(() => undefined);
   if (!parent) {
-    await say(ctx, chatId, T.expired, { replyTo: msg.message_id });
+    await say(ctx, chatId, t('expired'), { replyTo: msg.message_id });
     return;
   }
   const base = (parsed.prompt || shownPrompt(parent)).replace(/\s--zoom\s+\S+/g, '').trim();
-  const target = { chatId, userId: from.id, replyTo: msg.message_id };
+  const target = { chatId, userId: from.id, replyTo: msg.message_id, t };
   const release = await reserveSlot(ctx, target);
   if (!release) return;
   await createJob(
