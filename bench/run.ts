@@ -4,6 +4,7 @@
  */
 import { cpus, totalmem } from 'node:os';
 import { apiThroughput } from './api-throughput.ts';
+import { compatList } from './compat-list.ts';
 import { engineLatency } from './engine-latency.ts';
 import { gatewayThroughput } from './gateway-throughput.ts';
 import { storedImages } from './images.ts';
@@ -17,6 +18,7 @@ const quick = process.argv.includes('--quick');
 const rows: Row[] = [];
 const steps: [string, () => Promise<Row[]>][] = [
   ['api throughput', () => apiThroughput(quick ? 1 : 3)],
+  ['compat list-by-condition', () => compatList(quick ? 1 : 3)],
   ['engine latency', () => engineLatency(quick ? 30 : 200)],
   ['gateway throughput', () => gatewayThroughput(quick ? 5000 : 30_000)],
   ['scale', () => scale(quick ? 10 : 50, quick ? 300 : 5000)],

@@ -9,6 +9,11 @@ const [url, seconds, connections] = [
   Number(process.argv[3] ?? 3),
   Number(process.argv[4] ?? 32),
 ];
+const request = JSON.parse(process.argv[5] ?? '{}') as {
+  method?: string;
+  body?: string;
+  headers?: Record<string, string>;
+};
 const u = new URL(url);
 const pool = new Pool(u.origin, { connections, pipelining: 1 });
 const latencies: number[] = [];
@@ -19,7 +24,12 @@ async function worker(): Promise<void> {
   while (performance.now() < until) {
     const t0 = performance.now();
     try {
-      const res = await pool.request({ path: u.pathname + u.search, method: 'GET' });
+      const res = await pool.request({
+        path: u.pathname + u.search,
+        method: (request.method ?? 'GET') as 'GET',
+        ...(request.body !== undefined ? { body: request.body } : {}),
+        ...(request.headers ? { headers: request.headers } : {}),
+      });
       await res.body.dump();
       if (res.statusCode !== 200) errors++;
     } catch {

@@ -9,13 +9,25 @@ export interface LoadResult {
   p99: number;
 }
 
+/** A request other than a plain GET. */
+export interface LoadRequest {
+  method?: string;
+  body?: string;
+  headers?: Record<string, string>;
+}
+
 /** Runs the load generator in a second Node process against `url`. */
-export function load(url: string, seconds = 3, connections = 32): Promise<LoadResult> {
+export function load(
+  url: string,
+  seconds = 3,
+  connections = 32,
+  request: LoadRequest = {},
+): Promise<LoadResult> {
   const script = fileURLToPath(new URL('./load-child.ts', import.meta.url));
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', script, url, String(seconds), String(connections)],
+      ['--import', 'tsx', script, url, String(seconds), String(connections), JSON.stringify(request)],
       {
         stdio: ['ignore', 'pipe', 'inherit'],
       },

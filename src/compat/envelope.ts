@@ -28,6 +28,8 @@ export interface Envelope {
 export interface CompatAnswer {
   status: number;
   body: unknown;
+  /** The body already as JSON text (then `body` is not used). */
+  json?: string;
   headers?: Record<string, string>;
 }
 

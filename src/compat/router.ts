@@ -21,6 +21,8 @@ export interface MountContext {
   /** Reads the JSON body under the server's limits. */
   readJson(): Promise<{ ok: true; value: unknown } | { ok: false; status: number; message: string }>;
   send(status: number, body: unknown, headers?: Record<string, string>): void;
+  /** Sends text that already is JSON. */
+  sendJsonText(status: number, json: string): void;
   /** Whether a secret is configured at all. */
   secretRequired: boolean;
   /** Constant-time comparison with `settings.secret`. */
@@ -107,7 +109,8 @@ export function createCompatMount(opts: CompatOptions): CompatMount {
         if (!(err instanceof CompatError)) throw err;
         out = envelope(err.code, err.message, null, err.properties, err.status);
       }
-      ctx.send(out.status, out.body, out.headers);
+      if (out.json !== undefined) ctx.sendJsonText(out.status, out.json);
+      else ctx.send(out.status, out.body, out.headers);
     },
   };
 }

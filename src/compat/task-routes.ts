@@ -6,6 +6,7 @@
 import type { AccountHealth, EngineApi } from '../engine/api.ts';
 import { CODE, type CompatAnswer, CompatError, envelope, viaEngine } from './envelope.ts';
 import type { Route } from './router.ts';
+import { CompatJson } from './task-json.ts';
 import { compatTask } from './view.ts';
 
 /** An account in the naming of the compat admin clients. */
@@ -43,10 +44,10 @@ function ids(body: unknown): string[] {
 
 /** The task and account read routes. */
 export function taskRoutes(engine: EngineApi): Route[] {
+  const tasks = new CompatJson(engine);
   const listByIds = async (body: unknown): Promise<CompatAnswer> => {
     const wanted = [...new Set(ids(body))];
-    const found = await viaEngine(() => Promise.all(wanted.map((id) => engine.get(id))));
-    return json(found.filter((t) => t !== undefined).map(compatTask));
+    return { status: 200, body: null, json: await viaEngine(() => tasks.list(wanted)) };
   };
   return [
     {
@@ -54,9 +55,9 @@ export function taskRoutes(engine: EngineApi): Route[] {
       methods: {
         GET: async (r) => {
           const id = r.params[0] ?? '';
-          const task = await viaEngine(() => engine.get(id));
-          if (!task) return envelope(CODE.NOT_FOUND, `task ${id} not found`, null, {}, 404);
-          return json(compatTask(task));
+          const task = await viaEngine(() => tasks.of(id));
+          if (task === undefined) return envelope(CODE.NOT_FOUND, `task ${id} not found`, null, {}, 404);
+          return { status: 200, body: null, json: task };
         },
       },
     },

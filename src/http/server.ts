@@ -61,6 +61,8 @@ export interface MountContext {
   method: string;
   readJson(): Promise<{ ok: true; value: unknown } | { ok: false; status: number; message: string }>;
   send(status: number, body: unknown, headers?: Record<string, string>): void;
+  /** Sends text that already is JSON. */
+  sendJsonText(status: number, json: string): void;
   secretRequired: boolean;
   secretMatches(given: string): boolean;
 }
@@ -277,6 +279,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         }
       },
       send: (status, body, headers) => sendJson(res, status, body, headers),
+      sendJsonText: (status, json) => sendText(res, status, json),
       secretRequired: secret !== '',
       secretMatches: (given) => secret === '' || sameSecret(given, secret),
     };

@@ -149,4 +149,29 @@ describe("Dooy's web client against /mj", () => {
     assert.equal(t.status, 'SUCCESS', t.failReason ?? '');
     assert.equal(t.prompt, seedTask?.prompts[2]);
   });
+  test('with remix on, V1 answers code 21 with remix: true; the modal runs it with the new prompt', async () => {
+    const account = svc.app.engine.accounts.get(grid.properties.discordInstanceId as string);
+    assert.ok(account);
+    account.remix = true;
+    try {
+      const r = (
+        await mjCall(
+          svc.app.url,
+          '/mj/submit/action',
+          { customId: DooyClient.find(grid, ':variation::1'), taskId: grid.id },
+          { 'mj-api-secret': KEY },
+        )
+      ).body as SubmitResponse;
+      assert.equal(r.code, 21, JSON.stringify(r));
+      assert.equal(r.properties.remix, true);
+      assert.equal(r.properties.finalPrompt, 'a paper boat on a river');
+      const id = await dooy.submit('/submit/modal', { taskId: r.result, prompt: 'a paper boat on a lake' });
+      const t = await dooy.poll(id);
+      assert.equal(t.status, 'SUCCESS', t.failReason ?? '');
+      assert.equal(t.action, 'VARIATION');
+      assert.equal(t.prompt, 'a paper boat on a lake');
+    } finally {
+      account.remix = false;
+    }
+  });
 });

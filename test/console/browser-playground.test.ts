@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import sharp from 'sharp';
-import { type Browser, launchBrowser } from '../helpers/browser.ts';
+import { type Browser, imageLoaded, launchBrowser } from '../helpers/browser.ts';
 import { type Service, startService } from '../helpers/service.ts';
 
 // No secret here: the console on loopback is fully usable without signing in (§16).
@@ -26,11 +26,6 @@ after(async () => {
   await browser?.close();
   await service?.close();
 });
-
-async function imageLoaded(page: Page, selector: string): Promise<void> {
-  const probe = `(() => { const i = document.querySelector(${JSON.stringify(selector)}); return i && i.complete ? i.naturalWidth : 0; })()`;
-  await page.waitForFunction(`${probe} > 0`, undefined, { timeout: 15_000 });
-}
 
 /** Drops a PNG file on the playground's drop zone, as a person dragging it from the desktop. */
 async function dropImage(page: Page, name: string): Promise<void> {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { type Browser, launchBrowser } from '../helpers/browser.ts';
+import { type Browser, imageLoaded, launchBrowser } from '../helpers/browser.ts';
 import { type Service, startService } from '../helpers/service.ts';
 
 const SECRET = 'open sesame 42';
@@ -36,19 +36,6 @@ async function recordProgress(page: Page): Promise<void> {
       if (t && window.seen[window.seen.length - 1] !== t) window.seen.push(t);
     }).observe(document.body, { subtree: true, childList: true, characterData: true });
   `);
-}
-
-/** Waits until the image is loaded; its natural width. */
-async function imageLoaded(page: Page, selector: string): Promise<number> {
-  const probe = `(() => { const i = document.querySelector(${JSON.stringify(selector)}); return i && i.complete ? i.naturalWidth : 0; })()`;
-  // Polled from here: waitForFunction's in-page polling evaluates strings, which the console's
-  // CSP (no 'unsafe-eval') refuses once the image takes longer than the first look.
-  for (const by = Date.now() + 15_000; Date.now() < by; ) {
-    const width = (await page.evaluate(probe)) as number;
-    if (width > 0) return width;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`image ${selector} did not load in 15 s`);
 }
 
 test('sign in, see the pool, imagine, watch it live, press U1, find both in the gallery', async () => {

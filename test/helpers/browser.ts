@@ -58,3 +58,17 @@ export async function launchBrowser(
     },
   };
 }
+
+/**
+ * Waits until the image `selector` names has loaded; its natural width. Polled from the test:
+ * waitForFunction's in-page polling evaluates strings, which the console's CSP refuses.
+ */
+export async function imageLoaded(page: Page, selector: string, timeoutMs = 15_000): Promise<number> {
+  const probe = `(() => { const i = document.querySelector(${JSON.stringify(selector)}); return i && i.complete ? i.naturalWidth : 0; })()`;
+  for (const by = Date.now() + timeoutMs; Date.now() < by; ) {
+    const width = (await page.evaluate(probe)) as number;
+    if (width > 0) return width;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`image ${selector} did not load in ${timeoutMs} ms`);
+}

@@ -183,22 +183,33 @@ export async function renderTask(main, { session, navigate }, id) {
           ? h('span', {}, ' from ', h('a', { href: `/console/task/${parent}` }, `task ${parent}`))
           : null,
       ),
-      mediaBlock(),
-      rows.length ? h('section', { 'aria-label': 'Buttons' }, h('h2', {}, 'Buttons'), rows) : null,
-      !done && canAct && !task.buttons.some((r) => r.some((b) => b.custom_id.startsWith('MJ::CancelJob::')))
-        ? h(
-            'button',
-            {
-              type: 'button',
-              class: 'quiet',
-              'data-key': 'cancel',
-              onclick: () => run('cancel', { taskId: task.id }),
-            },
-            'Cancel',
-          )
-        : null,
-      message,
-      prompts,
+      h(
+        'div',
+        { class: 'taskgrid' },
+        mediaBlock(),
+        h(
+          'div',
+          { class: 'side' },
+          task.prompt ? h('blockquote', { class: 'prompt-text' }, task.prompt) : null,
+          rows.length ? h('section', { 'aria-label': 'Buttons' }, h('h2', {}, 'Buttons'), rows) : null,
+          !done &&
+            canAct &&
+            !task.buttons.some((r) => r.some((b) => b.custom_id.startsWith('MJ::CancelJob::')))
+            ? h(
+                'button',
+                {
+                  type: 'button',
+                  class: 'quiet',
+                  'data-key': 'cancel',
+                  onclick: () => run('cancel', { taskId: task.id }),
+                },
+                'Cancel',
+              )
+            : null,
+          message,
+          prompts,
+        ),
+      ),
       h('h2', {}, 'Fields'),
       h(
         'dl',
