@@ -13,7 +13,7 @@ import { type SandboxKv, SandboxPersistence } from './state.ts';
 
 /** Messages kept per channel across a restart (the newest; their buttons keep working). */
 const PERSISTED_MESSAGES = 500;
-const DEFAULT_CDN_BYTES = 8 * 1024 * 1024;
+const DEFAULT_CDN_BYTES = 256 * 1024 * 1024;
 
 export interface SandboxAccount {
   token: string;
@@ -36,7 +36,7 @@ export interface SandboxOptions {
   accounts?: number;
   logger?: Logger;
   heartbeatIntervalMs?: number;
-  /** CDN bytes kept in memory (default 8 MiB). */
+  /** CDN bytes kept in memory (default 256 MiB: it must hold every result until the service has stored it). */
   maxCdnBytes?: number;
   /**
    * Where the sandbox keeps its state (messages, jobs and their buttons, jobs in flight) so a

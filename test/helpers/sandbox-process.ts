@@ -9,7 +9,14 @@ import { silentLogger } from '../../src/log.ts';
 import { startSandbox } from '../../src/sandbox/index.ts';
 
 const speed = Number(process.argv[2] ?? 1000);
-const sandbox = await startSandbox({ speed, accounts: 1, logger: silentLogger() });
+// A CDN budget in MiB may be given: the memory test bounds it to see everything else stay flat.
+const cdnMiB = process.argv[3] ? Number(process.argv[3]) : undefined;
+const sandbox = await startSandbox({
+  speed,
+  accounts: 1,
+  logger: silentLogger(),
+  ...(cdnMiB ? { maxCdnBytes: cdnMiB * 1024 * 1024 } : {}),
+});
 process.stdout.write(`${JSON.stringify({ proxy: sandbox.proxy, accounts: sandbox.accounts })}\n`);
 const gc = (globalThis as { gc?: () => void }).gc;
 // When each interaction reached the simulated Discord, by nonce (wall clock, sub-millisecond).
