@@ -170,38 +170,17 @@ export async function submitTask(
     return 'submitted';
   }
   switch (task.action) {
-    case 'VIDEO': {
-      const urls = await uploadAndHost(ctx, account, meta.inputImages);
-      const p = task.params;
-      const prompt = `${urls[0] ?? ''} ${task.prompt} ${videoParameters({
-        motion: p.motion === 'low' ? 'low' : 'high',
-        endImageUrl: urls[1],
-        loop: p.loop === true,
-        batchSize: typeof p.batchSize === 'number' ? p.batchSize : undefined,
-      })}`.trim();
-      ctx.mutate(rec, (t, m) => {
-        t.prompt = prompt;
-        m.sentPrompt = prompt;
-      });
-      await sendCommand(ctx, rec, account, 'imagine', (c, cmd) => imaginePayload(c, cmd, prompt));
+    case 'VIDEO':
+      // engine.video() gives the parts (params.motion); an imagine with `--video` is sent as it is.
+      if (typeof task.params.motion === 'string') await submitVideo(ctx, rec, account);
+      else await submitImagine(ctx, rec, account);
       return 'submitted';
-    }
     case 'SHORTEN':
       await sendCommand(ctx, rec, account, 'shorten', (c, cmd) => shortenPayload(c, cmd, task.prompt));
       return 'submitted';
-    case 'IMAGINE': {
-      let prompt = task.prompt;
-      if (meta.inputImages.length > 0) {
-        const urls = await uploadAndHost(ctx, account, meta.inputImages);
-        prompt = `${urls.join(' ')} ${task.prompt}`;
-        ctx.mutate(rec, (t, m) => {
-          t.prompt = prompt;
-          m.sentPrompt = prompt;
-        });
-      }
-      await sendCommand(ctx, rec, account, 'imagine', (c, cmd) => imaginePayload(c, cmd, prompt));
+    case 'IMAGINE':
+      await submitImagine(ctx, rec, account);
       return 'submitted';
-    }
     case 'DESCRIBE': {
       const [ref] = await upload(ctx, account, meta.inputImages);
       if (!ref) throw new SubmitError('upload failed: no file');
@@ -220,6 +199,37 @@ export async function submitTask(
       await pressButton(ctx, rec, account);
       return 'submitted';
   }
+}
+
+/** `/imagine`, image prompts uploaded first and their URLs put before the text. */
+async function submitImagine(ctx: SubmitContext, rec: TaskRecord, account: Account): Promise<void> {
+  let prompt = rec.task.prompt;
+  if (rec.meta.inputImages.length > 0) {
+    const urls = await uploadAndHost(ctx, account, rec.meta.inputImages);
+    prompt = `${urls.join(' ')} ${rec.task.prompt}`;
+    ctx.mutate(rec, (t, m) => {
+      t.prompt = prompt;
+      m.sentPrompt = prompt;
+    });
+  }
+  await sendCommand(ctx, rec, account, 'imagine', (c, cmd) => imaginePayload(c, cmd, prompt));
+}
+
+/** A video from its parts: `/imagine <start image> <text> --video 1 --motion … [--end …] [--bs …]`. */
+async function submitVideo(ctx: SubmitContext, rec: TaskRecord, account: Account): Promise<void> {
+  const urls = await uploadAndHost(ctx, account, rec.meta.inputImages);
+  const p = rec.task.params;
+  const prompt = `${urls[0] ?? ''} ${rec.task.prompt} ${videoParameters({
+    motion: p.motion === 'low' ? 'low' : 'high',
+    endImageUrl: urls[1],
+    loop: p.loop === true,
+    batchSize: typeof p.batchSize === 'number' ? p.batchSize : undefined,
+  })}`.trim();
+  ctx.mutate(rec, (t, m) => {
+    t.prompt = prompt;
+    m.sentPrompt = prompt;
+  });
+  await sendCommand(ctx, rec, account, 'imagine', (c, cmd) => imaginePayload(c, cmd, prompt));
 }
 
 /**

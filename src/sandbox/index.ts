@@ -9,6 +9,7 @@ import type { FakeDiscord, FakeUser } from './discord/api.ts';
 import { startFakeDiscord } from './discord/server.ts';
 import { attachMidjourneyBot, type BotState, type MidjourneyBot } from './midjourney/bot.ts';
 import { MJ_USER } from './midjourney/messages.ts';
+import { NIJI_USER, nijiView } from './midjourney/niji.ts';
 import { type SandboxKv, SandboxPersistence } from './state.ts';
 
 /** Messages kept per channel across a restart (the newest; their buttons keep working). */
@@ -20,11 +21,15 @@ export interface SandboxAccount {
   channel_id: string;
   guild_id: string;
   user_id: string;
+  /** The user's DM channel with the bots (seed DMs arrive there). */
+  dm_channel_id: string;
 }
 
 export interface Sandbox {
   discord: FakeDiscord;
   bot: MidjourneyBot;
+  /** The niji・journey bot: the same simulation under niji's ids (SPEC §14). */
+  niji: MidjourneyBot;
   accounts: SandboxAccount[];
   /** The `proxy.*` URLs that point a client at the sandbox. */
   proxy: { server: string; cdn: string; gateway: string; upload: string; inpaint: string };
@@ -61,10 +66,12 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
   };
   discord.addUser(other);
   discord.addUser(MJ_USER);
+  discord.addUser(NIJI_USER);
   const accounts: SandboxAccount[] = [];
   const n = opts.accounts ?? 1;
   const noiseChannel = '1300000000000000999';
-  const all = [other.id, MJ_USER.id];
+  const all = [other.id, MJ_USER.id, NIJI_USER.id];
+  const dms = new Map<string, string>();
   for (let i = 0; i < n; i++) {
     const user: FakeUser = {
       id: `12000000000000000${String(i).padStart(2, '0')}`,
@@ -73,16 +80,33 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
     };
     discord.addUser(user);
     const channelId = `13000000000000000${String(i).padStart(2, '0')}`;
-    discord.addChannel({ id: channelId, guildId, memberIds: [user.id, other.id, MJ_USER.id] });
-    accounts.push({ token: user.token, channel_id: channelId, guild_id: guildId, user_id: user.id });
+    discord.addChannel({ id: channelId, guildId, memberIds: [user.id, other.id, MJ_USER.id, NIJI_USER.id] });
+    const dmId = `14000000000000000${String(i).padStart(2, '0')}`;
+    discord.addChannel({ id: dmId, memberIds: [user.id, MJ_USER.id, NIJI_USER.id] });
+    dms.set(user.id, dmId);
+    accounts.push({
+      token: user.token,
+      channel_id: channelId,
+      guild_id: guildId,
+      user_id: user.id,
+      dm_channel_id: dmId,
+    });
     all.push(user.id);
   }
   discord.addChannel({ id: noiseChannel, guildId, memberIds: all });
   const persistence = opts.state ? new SandboxPersistence(opts.state, opts.logger) : undefined;
-  const bot: MidjourneyBot = attachMidjourneyBot(discord, {
+  const botOptions = {
     speed: opts.speed,
     otherUser: other,
     noiseChannelId: noiseChannel,
+    dmChannelFor: (userId: string) => dms.get(userId),
+  };
+  // niji first: clients that read the command index by name keep the last of a name, and a
+  // client that only knows Midjourney must end up with Midjourney's commands.
+  const niji = attachMidjourneyBot(nijiView(discord), botOptions);
+  // Midjourney's jobs (the state that matters across a restart) are persisted.
+  const bot: MidjourneyBot = attachMidjourneyBot(discord, {
+    ...botOptions,
     onChange: () => persistence?.mark('bot', () => bot.exportState()),
   });
   if (persistence) await restore(persistence, discord, bot);
@@ -90,12 +114,14 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
   return {
     discord,
     bot,
+    niji,
     accounts,
     proxy: { server: origin, cdn: origin, gateway: discord.gatewayUrl, upload: origin, inpaint: origin },
     async close() {
       // What is in flight is written before the bot lets go of it.
       const written = persistence?.flush();
       bot.close();
+      niji.close();
       await written;
       await discord.close();
     },

@@ -69,7 +69,7 @@ describe('keyboards', () => {
     const labels = rows.map((r) => r.map((b) => b.text));
     assert.deepEqual(labels, [
       ['Upscale (Subtle)', 'Upscale (Creative)'],
-      ['🪄 Vary (Strong)', '🪄 Vary (Subtle)'],
+      ['🪄 Vary (Strong)', '🪄 Vary (Subtle)', '🎞️ Animate (High motion)', '🎞️ Animate (Low motion)'],
       ['🔍 Zoom Out 2x', '🔍 Zoom Out 1.5x', '🔍 Custom Zoom', '↔️ Make Square'],
       ['⬅️', '➡️', '⬆️', '⬇️'],
     ]);

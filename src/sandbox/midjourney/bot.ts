@@ -12,6 +12,7 @@ import { MIDJOURNEY_APP_ID } from '../../midjourney/ids.ts';
 import type { FakeDiscord, FakeUser, InteractionContext } from '../discord/api.ts';
 import { quadrantSize, renderGrid, renderUpscale } from '../grid-image.ts';
 import { renderImage } from '../png.ts';
+import { attachExtras, type BotControls } from './extras.ts';
 import {
   cancelRow,
   describeRows,
@@ -25,11 +26,17 @@ import {
   userRef,
 } from './messages.ts';
 import { invalidParameter } from './parameters.ts';
+import { resultParts } from './results.ts';
 
 export const MJ_COMMANDS = [
   { name: 'imagine', id: '938956540159881230', version: '1237876415471554623' },
   { name: 'describe', id: '1092492867185950852', version: '1237876415471554625' },
   { name: 'blend', id: '1062880104792997970', version: '1237876415471554624' },
+  { name: 'shorten', id: '1121575372539039774', version: '1247736572414001223' },
+  { name: 'info', id: '972289487818334209', version: '1237876415735660565' },
+  { name: 'settings', id: '1000850743479255081', version: '1493662068581077053' },
+  { name: 'relax', id: '972289487818334213', version: '1237876415735660573' },
+  { name: 'fast', id: '972289487818334212', version: '1237876415735660572' },
 ];
 
 /** What the bot remembers of a job, for tests that check who got which result. */
@@ -102,6 +109,8 @@ export interface BotFaults {
 
 export interface MidjourneyBot {
   readonly faults: BotFaults;
+  /** Per-user switches of the 2026 surface (remix, fast hours) and what the bot knows of a user. */
+  readonly controls: BotControls;
   jobByHash(hash: string): SandboxJob | undefined;
   stats(): { started: number; finished: number };
   /** Jobs whose buttons still work and jobs in flight, for the sandbox's state. */
@@ -147,6 +156,8 @@ export interface BotOptions {
   noiseChannelId?: string;
   /** Called after every change of what {@link MidjourneyBot.exportState} returns. */
   onChange?: () => void;
+  /** The DM channel of a user with the bot (the seed DM goes there). */
+  dmChannelFor?: (userId: string) => string | undefined;
 }
 
 export function attachMidjourneyBot(discord: FakeDiscord, opts: BotOptions): MidjourneyBot {
@@ -310,13 +321,16 @@ export function attachMidjourneyBot(discord: FakeDiscord, opts: BotOptions): Mid
     const live = () => r.job.state === 'running';
     /** The result: a new message with the image and buttons; the progress message goes. */
     const finish = (msg: DiscordMessage) => {
-      const image = discord.storeFile(
-        ix.channelId,
-        `${ix.user.username}_${slug(prompt)}_${hash}.png`,
+      const parts = resultParts(discord, {
+        channelId: ix.channelId,
+        username: ix.user.username,
+        prompt,
+        label,
+        hash,
+        grid,
         // Midjourney's sizes: a 2x2 grid of quadrant-sized pictures, or an upscale's 2x image.
-        grid ? renderGrid(prompt + hash, size) : renderUpscale(prompt + hash, 1, double(size)),
-        'image/png',
-      );
+        still: () => (grid ? renderGrid(prompt + hash, size) : renderUpscale(prompt + hash, 1, double(size))),
+      });
       const final = discord.postMessage(ix.channelId, {
         author: MJ_USER,
         type: reply ? 19 : 0,
@@ -324,8 +338,8 @@ export function attachMidjourneyBot(discord: FakeDiscord, opts: BotOptions): Mid
         application_id: MIDJOURNEY_APP_ID,
         content: `**${prompt}** - ${label ? `${label} by ` : ''}${who} (fast)`,
         mentions: [userRef(ix.user)],
-        attachments: [image],
-        components: grid ? gridRows(hash) : singleRows(hash),
+        attachments: parts.attachments,
+        components: parts.components,
         ...stamps(ix),
         ...(reply
           ? {
@@ -568,6 +582,7 @@ export function attachMidjourneyBot(discord: FakeDiscord, opts: BotOptions): Mid
     if (fail) {
       const title = (fail[1] ?? '').trim();
       prompt = rawPrompt.replace(fail[0], '').trim();
+      if (extras.failSwitch(ix, title)) return;
       if (title === 'Job queued') {
         errorEmbed(ix, 'Job queued', 'Your job will start shortly.', 16776960, `/imagine ${prompt}`);
       } else {
@@ -595,8 +610,24 @@ export function attachMidjourneyBot(discord: FakeDiscord, opts: BotOptions): Mid
     );
   };
 
+  const extras = attachExtras({
+    discord,
+    jobs,
+    ms,
+    later: (delay, fn) => {
+      later(null, delay, fn);
+    },
+    shortId,
+    runJob: (ix, prompt, label, grid, reply) => runJob(ix, prompt, label, grid, reply),
+    startFromPrompt: (ix, prompt, label, grid, reply) => startFromPrompt(ix, prompt, label, grid, reply),
+    errorEmbed: (ix, title, description, color) => errorEmbed(ix, title, description, color),
+    describe: (ix) => describe(ix),
+    dmChannelFor: opts.dmChannelFor,
+  });
+
   discord.onInteraction((ix) => {
     if (ix.applicationId !== MIDJOURNEY_APP_ID) return;
+    if (extras.handle(ix)) return;
     if (ix.type === 2) {
       const name = String(ix.data.name ?? '');
       if (name === 'imagine') {
@@ -824,6 +855,7 @@ export function attachMidjourneyBot(discord: FakeDiscord, opts: BotOptions): Mid
         releaseHeld();
       },
     },
+    controls: extras.controls,
     jobByHash: (hash) => jobs.get(hash),
     stats: () => ({ ...counters }),
     exportState: () => ({

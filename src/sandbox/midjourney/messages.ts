@@ -87,6 +87,8 @@ export function singleRows(hash: string): DiscordActionRow[] {
       btn(`MJ::JOB::high_variation::1::${hash}::SOLO`, { label: 'Vary (Strong)', emoji: '🪄' }),
       btn(`MJ::JOB::low_variation::1::${hash}::SOLO`, { label: 'Vary (Subtle)', emoji: '🪄' }),
       btn(`MJ::Inpaint::1::${hash}::SOLO`, { label: 'Vary (Region)', emoji: '🖌️' }),
+      btn(`MJ::JOB::animate_high::1::${hash}::SOLO`, { label: 'Animate (High motion)', emoji: '🎞️' }),
+      btn(`MJ::JOB::animate_low::1::${hash}::SOLO`, { label: 'Animate (Low motion)', emoji: '🎞️' }),
     ]),
     row([
       btn(`MJ::Outpaint::50::1::${hash}::SOLO`, { label: 'Zoom Out 2x', emoji: '🔍' }),

@@ -54,7 +54,7 @@ const KNOWN = new Set([
   'upbeta',
 ]);
 
-const VERSIONS = new Set(['1', '2', '3', '4', '5', '5.0', '5.1', '5.2', '6', '6.0', '6.1', '7']);
+const VERSIONS = new Set(['1', '2', '3', '4', '5', '5.0', '5.1', '5.2', '6', '6.0', '6.1', '7', '8', '8.1']);
 
 /** Why Midjourney would refuse the prompt's parameters, or undefined when it accepts them. */
 export function invalidParameter(prompt: string): string | undefined {
