@@ -7,6 +7,7 @@ import { apiThroughput } from './api-throughput.ts';
 import { compatList } from './compat-list.ts';
 import { engineLatency } from './engine-latency.ts';
 import { gatewayThroughput } from './gateway-throughput.ts';
+import { hostileBodies } from './hostile-bodies.ts';
 import { storedImages } from './images.ts';
 import { type Row, table } from './lib/report.ts';
 import { scale } from './scale.ts';
@@ -25,6 +26,7 @@ const steps: [string, () => Promise<Row[]>][] = [
   ['slot use', () => slotUse(10, quick ? 60 : 300)],
   ['telegram chats', () => telegramChats(quick ? 20 : 100)],
   ['vs npm client', () => vsNpmClient(quick ? 3 : 10)],
+  ['hostile bodies', () => hostileBodies(quick ? 1 : 3)],
   ['stored images', () => storedImages(quick ? 10 : 50)],
 ];
 for (const [name, run] of steps) {

@@ -4,6 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { jsonErrorAt } from './config-json.ts';
 
 const DEFAULT_UA =
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/146.0.0.0 Safari/537.36';
@@ -138,7 +139,7 @@ const midjourneySchema = z.strictObject({
 /** The whole configuration file; every section optional, every key defaulted. */
 export const configSchema = z
   .strictObject({
-    listen: httpUrl.default('http://0.0.0.0:8686'),
+    listen: httpUrl.refine((s) => URL.canParse(s), 'must be a valid URL').default('http://0.0.0.0:8686'),
     accounts: z.array(accountSchema).default([]),
     proxy: proxySchema.default(proxySchema.parse({})),
     store: storeSchema.default(storeSchema.parse({})),
@@ -213,9 +214,17 @@ function applyEnv(raw: Record<string, unknown>, env: Env, problems: string[]): v
     const port = Number(env.PORT);
     if (!Number.isInteger(port) || port < 0 || port > 65535) problems.push(`PORT: must be a port number`);
     else {
-      const listen = new URL(typeof raw.listen === 'string' ? raw.listen : 'http://0.0.0.0:8686');
-      listen.port = String(port);
-      raw.listen = listen.origin;
+      let listen: URL | undefined;
+      try {
+        listen = new URL(typeof raw.listen === 'string' ? raw.listen : 'http://0.0.0.0:8686');
+      } catch {
+        listen = undefined;
+      }
+      // A listen that is no URL is reported by the schema below, naming `listen`.
+      if (listen && /^https?:$/.test(listen.protocol)) {
+        listen.port = String(port);
+        raw.listen = listen.origin;
+      }
     }
   }
   if (env.MJB_SECRET !== undefined) section('settings').secret = env.MJB_SECRET;
@@ -248,15 +257,24 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
   const path = named ?? `${cwd}/config.json`;
   if (named && !existsSync(named)) throw new ConfigError([`MJB_CONFIG: file ${named} does not exist`]);
   if (existsSync(path)) {
+    let text = '';
     try {
-      const parsed: unknown = JSON.parse(readFileSync(path, 'utf8'));
+      // A byte-order mark is what some editors save first; it is not part of the JSON.
+      text = readFileSync(path, 'utf8').replace(/^\uFEFF/, '');
+      const parsed: unknown = JSON.parse(text);
       if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
         throw new ConfigError([`${path}: must hold a JSON object`]);
       }
       raw = parsed as Record<string, unknown>;
     } catch (err) {
       if (err instanceof ConfigError) throw err;
-      throw new ConfigError([`${path}: not valid JSON (${(err as Error).message})`]);
+      // JSON.parse's message may quote the file (and a token in it): only say where.
+      const at = jsonErrorAt(text);
+      throw new ConfigError([
+        at
+          ? `${path}: not valid JSON at line ${at.line}, column ${at.column}`
+          : `${path}: cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+      ]);
     }
   }
   return parseConfig(raw, env, problems);

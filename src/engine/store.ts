@@ -11,6 +11,7 @@ import Keyv from 'keyv';
 import type { Logger } from '../log.ts';
 import type { TaskOrigin } from './api.ts';
 import type { ImageMeta } from './results-store.ts';
+import { StoreFileWatch, unwritableFile } from './store-file.ts';
 import { readTaskRecord } from './stored-record.ts';
 import { type Task, withDefaults } from './task.ts';
 
@@ -97,6 +98,10 @@ function unescapeLegacy(_key: string, value: unknown): unknown {
   return value.startsWith(':base64:') ? Buffer.from(value.slice(8), 'base64') : value.slice(1);
 }
 
+function sqlitePath(url: string, cwd: string): string {
+  return resolve(cwd, url.replace(/^sqlite:\/\//, ''));
+}
+
 function keyvFor(
   url: string,
   namespace: string,
@@ -110,8 +115,10 @@ function keyvFor(
       ready: Promise.resolve(),
     };
   }
-  const path = resolve(cwd, url.replace(/^sqlite:\/\//, ''));
+  const path = sqlitePath(url, cwd);
   mkdirSync(dirname(path), { recursive: true });
+  const unwritable = unwritableFile(path);
+  if (unwritable) throw new StoreError(`the SQLite store cannot be opened: ${unwritable}`);
   const store = new KeyvSqlite({ uri: `sqlite://${path}`, busyTimeout: 5000 });
   // WAL with synchronous=NORMAL: a write survives the process being killed (what a restart needs)
   // and costs a fraction of a full fsync per state change.
@@ -131,6 +138,10 @@ export class TaskStore {
   private readonly extra = new Map<string, { kv: Keyv; ready: Promise<void> }>();
   /** Records repaired while reading, written back once by {@link all}. */
   private readonly repaired = new Set<string>();
+  /** The SQLite file as opened (none for Redis). */
+  private readonly watch: StoreFileWatch | undefined;
+  private watchTimer: NodeJS.Timeout | undefined;
+  private lostLogged = false;
 
   constructor(private readonly opts: StoreOptions) {
     this.ttlMs = Math.round(opts.expiredDays * 24 * 3600 * 1000);
@@ -148,6 +159,28 @@ export class TaskStore {
         })) as typeof plain;
     }
     this.ready = ready.catch(() => undefined);
+    if (!/^rediss?:\/\//.test(opts.url)) {
+      const watch = new StoreFileWatch(sqlitePath(opts.url, opts.cwd ?? process.cwd()));
+      this.watch = watch;
+      void this.ready.then(() => watch.arm());
+      // Noticed even while nothing is written, so the log says when it happened.
+      this.watchTimer = setInterval(() => this.fileProblem(), 2000);
+      this.watchTimer.unref();
+    }
+  }
+
+  /** Why writes are refused now (the file vanished or cannot be written), logged once. */
+  private fileProblem(): string | null {
+    const problem = this.watch?.problem() ?? null;
+    if (problem && !this.lostLogged) {
+      this.lostLogged = true;
+      this.opts.logger?.child({ room: 'store' }).error({ problem }, 'store unusable: writes are refused');
+    } else if (!problem && this.lostLogged) {
+      // Write access came back (a vanished file never does).
+      this.lostLogged = false;
+      this.opts.logger?.child({ room: 'store' }).warn('store writable again');
+    }
+    return problem;
   }
 
   async save(record: TaskRecord): Promise<void> {
@@ -157,6 +190,8 @@ export class TaskStore {
   /** Writes a record given as its JSON (`{"task":…,"meta":…}`), made once by the engine. */
   async saveJson(id: string, json: string): Promise<void> {
     await this.ready;
+    const problem = this.fileProblem();
+    if (problem) throw new StoreError(`could not save task ${id}: ${problem}`);
     try {
       const ok = await this.tasks.set(id, new RawJson(json) as unknown as TaskRecord, this.ttlMs);
       if (ok === false) throw new Error('store refused the write');
@@ -216,12 +251,15 @@ export class TaskStore {
       },
       set: async (k, v, ttlMs) => {
         await ready;
+        const problem = this.fileProblem();
+        if (problem) throw new StoreError(`could not save ${namespace} ${k}: ${problem}`);
         await kv.set(k, v, ttlMs ?? this.ttlMs);
       },
     };
   }
 
   async close(): Promise<void> {
+    if (this.watchTimer) clearInterval(this.watchTimer);
     // A connection still running its set-up would answer it on a closed handle.
     const spaces = [...this.extra.values()];
     await Promise.all([this.ready, ...spaces.map((x) => x.ready)]);

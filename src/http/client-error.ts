@@ -10,6 +10,9 @@ interface ParserError extends Error {
   code?: string;
 }
 
+const CONTENT_LENGTH =
+  'the Content-Length header is not valid (one number, given once, never with Transfer-Encoding)';
+
 /** Status and sentence per llhttp error code; anything else is a plain 400. */
 const ANSWERS: Record<string, [number, string]> = {
   HPE_HEADER_OVERFLOW: [431, 'request headers are larger than the server accepts'],
@@ -18,8 +21,8 @@ const ANSWERS: Record<string, [number, string]> = {
   HPE_INVALID_URL: [400, 'the request target is not valid'],
   HPE_INVALID_HEADER_TOKEN: [400, 'a request header name or value holds a character HTTP forbids'],
   HPE_INVALID_CONSTANT: [400, 'the request line is not valid HTTP'],
-  HPE_UNEXPECTED_CONTENT_LENGTH: [400, 'a request must not have both Transfer-Encoding and Content-Length'],
-  HPE_INVALID_CONTENT_LENGTH: [400, 'the Content-Length header is not valid (one number, given once)'],
+  HPE_UNEXPECTED_CONTENT_LENGTH: [400, CONTENT_LENGTH],
+  HPE_INVALID_CONTENT_LENGTH: [400, CONTENT_LENGTH],
   HPE_INVALID_TRANSFER_ENCODING: [400, 'the Transfer-Encoding header is not valid'],
   HPE_INVALID_CHUNK_SIZE: [400, 'a chunk size of the chunked body is not valid'],
   HPE_STRICT: [400, 'the request is not valid HTTP'],

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { DATA_MAX_BYTES, dataProblem } from '../../src/engine/data-limits.ts';
 import { cleanText, quoted } from '../../src/http/errors.ts';
-import { scanJson } from '../../src/http/json-scan.ts';
+import { JsonScanner, type ScanProblem, scanJson } from '../../src/http/json-scan.ts';
 import { seedBodyBounds } from '../../src/http/limits.ts';
 import { requestTarget } from '../../src/http/target.ts';
 
@@ -66,4 +66,33 @@ test('request targets: origin-form and absolute-form are paths, anything else a 
       (e: Error & { status?: number }) => e.status === 400,
     );
   }
+});
+
+test('fed in chunks of any size, the scanner finds what a one-shot scan finds', () => {
+  const tight = { maxDepth: 4, fields: { data: 40, prompt: 30 }, otherField: 20 };
+  fc.assert(
+    fc.property(
+      fc.dictionary(
+        fc.oneof(fc.constantFrom('data', 'prompt', 'd\\u0061ta'), fc.string({ maxLength: 6 })),
+        fc.jsonValue({ maxDepth: 5 }),
+        { maxKeys: 4 },
+      ),
+      fc.integer({ min: 1, max: 17 }),
+      (obj, step) => {
+        const buf = Buffer.from(JSON.stringify(obj).replace('"d\\\\u0061ta"', '"d\\u0061ta"'));
+        const whole = scanJson(buf, tight);
+        const scanner = new JsonScanner(tight);
+        let found: ScanProblem | null = null;
+        for (let i = 0; i < buf.length; i += step) found = scanner.feed(buf.subarray(i, i + step));
+        // Where a value is both too deep and too large, which is seen first may differ.
+        return (found === null) === (whole === null) && found?.field === whole?.field;
+      },
+    ),
+    { numRuns: 500 },
+  );
+  const escapedKey = Buffer.from(`{"d\\u0061ta":"${'x'.repeat(100)}"}`);
+  const scanner = new JsonScanner(tight);
+  let found: unknown = null;
+  for (const b of escapedKey) found = scanner.feed(Buffer.from([b]));
+  assert.deepEqual(found, { field: 'data', kind: 'size' });
 });
