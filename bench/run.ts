@@ -12,6 +12,7 @@ import { hostileBodies } from './hostile-bodies.ts';
 import { storedImages } from './images.ts';
 import { type Row, table } from './lib/report.ts';
 import { scale } from './scale.ts';
+import { slotUse } from './slot-use.ts';
 import { telegramChats } from './telegram.ts';
 import { vsNpmClient } from './vs-npm-client.ts';
 
@@ -23,6 +24,7 @@ const steps: [string, () => Promise<Row[]>][] = [
   ['engine latency', () => engineLatency(quick ? 30 : 200)],
   ['gateway throughput', () => gatewayThroughput(quick ? 5000 : 30_000)],
   ['scale', () => scale(quick ? 10 : 50, quick ? 300 : 5000)],
+  ['slot use', () => slotUse(10, quick ? 60 : 300)],
   ['telegram chats', () => telegramChats(quick ? 20 : 100)],
   ['vs npm client', () => vsNpmClient(quick ? 3 : 10)],
   ['cluster', () => clusterThroughput(quick ? 5 : 20)],

@@ -79,9 +79,11 @@ export async function startApp(input: Config, opts: AppOptions): Promise<App> {
   let sandbox = opts.sandbox;
   const live = enabledAccounts(config).length > 0 && !sandbox;
   let ownSandbox = false;
+  const store = new TaskStore({ url: config.store.url, expiredDays: config.store.expiredDates, logger });
   if (!live) {
     if (!sandbox) {
-      sandbox = await startSandbox({ speed: config.sandbox.speed, logger });
+      // Its state lives in the service's store: old buttons and running jobs survive a restart.
+      sandbox = await startSandbox({ speed: config.sandbox.speed, logger, state: store.space('sandbox') });
       ownSandbox = true;
     }
     const accounts: AccountConfig[] = sandbox.accounts.map((a) => ({
@@ -100,7 +102,6 @@ export async function startApp(input: Config, opts: AppOptions): Promise<App> {
       'SANDBOX MODE: no Discord account configured, running against the simulated Midjourney',
     );
   }
-  const store = new TaskStore({ url: config.store.url, expiredDays: config.store.expiredDates, logger });
   const metrics = createMetrics({ defaults: true });
   // Each instance serves its own series; the label tells them apart once gathered (SPEC §13).
   if (config.cluster) metrics.registry.setDefaultLabels({ mjb_instance: config.cluster.instanceId });
@@ -181,8 +182,9 @@ export async function startApp(input: Config, opts: AppOptions): Promise<App> {
       await api.close();
       await engine.stop();
       await images.close();
-      await store.close();
+      // The sandbox writes its state into the store: it closes first.
       if (ownSandbox) await sandbox?.close();
+      await store.close();
     },
   };
 }

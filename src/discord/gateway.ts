@@ -13,8 +13,9 @@ import WebSocket from 'ws';
 import { z } from 'zod';
 import type { Logger } from '../log.ts';
 import { CLIENT_CLOSE, describeClose, recoveryFor } from './close-codes.ts';
+import { readEnvelope } from './fast-check.ts';
 import { clientProperties } from './properties.ts';
-import { type DiscordUser, gatewayPayloadSchema, userSchema } from './types.ts';
+import { type DiscordUser, userSchema } from './types.ts';
 import { ZlibStreamDecoder } from './zlib-stream.ts';
 
 export type GatewayState = 'connecting' | 'ready' | 'reconnecting' | 'closed' | 'fatal';
@@ -224,12 +225,12 @@ export class GatewayClient extends EventEmitter<GatewayEvents> {
       this.opts.logger.warn({ bytes: text.length }, 'gateway sent a payload that is not JSON');
       return;
     }
-    const parsed = gatewayPayloadSchema.safeParse(raw);
-    if (!parsed.success) {
+    const env = readEnvelope(raw);
+    if (!env) {
       this.opts.logger.warn('gateway sent a payload without an opcode');
       return;
     }
-    this.onPayload(conn, parsed.data.op, parsed.data.d, parsed.data.s ?? null, parsed.data.t ?? null);
+    this.onPayload(conn, env.op, env.d, env.s ?? null, env.t ?? null);
   }
 
   private onPayload(conn: Connection, op: number, d: unknown, s: number | null, t: string | null): void {

@@ -53,6 +53,8 @@ export class TaskBook {
     this.lastJson.set(rec.task.id, json);
     this.published.set(rec.task.id, { json, status: rec.task.status, task: undefined });
     this.summaries.set(rec.task.id, { status: rec.task.status, submitTime: rec.task.submitTime ?? 0 });
+    // An old finished task read back from the store joins the bounded cache, not memory for good.
+    if (isTerminal(rec.task.status)) this.retire(rec.task.id);
   }
 
   /** Writes a new record and only then makes it known. */

@@ -3,6 +3,7 @@
  * belong to (SPEC §6.4), deletions of progress messages, interaction events, catching up on the
  * channel's history after a new session (§3.3), and account state changes (§6.1).
  */
+import { readMessage } from '../discord/fast-check.ts';
 import type { DiscordMessage } from '../discord/types.ts';
 import { messageDeleteSchema, messageSchema } from '../discord/types.ts';
 import type { Logger } from '../log.ts';
@@ -48,8 +49,8 @@ export class DiscordDispatch {
           }
           return;
         }
-        const parsed = messageSchema.safeParse(d);
-        if (parsed.success) this.onMessage(account, parsed.data, t === 'MESSAGE_UPDATE');
+        const msg = readMessage(d);
+        if (msg) this.onMessage(account, msg, t === 'MESSAGE_UPDATE');
       } else if (t === 'MESSAGE_DELETE') {
         const parsed = messageDeleteSchema.safeParse(d);
         if (parsed.success && parsed.data.channel_id === account.id) this.onDelete(parsed.data.id);

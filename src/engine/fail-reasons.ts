@@ -5,6 +5,8 @@ export function failReasonOf(err: unknown): { text: string; disable?: string } {
   const e = err as { code?: unknown; status?: unknown; message?: unknown; failReason?: unknown };
   if (typeof e.failReason === 'string') return { text: e.failReason };
   if (typeof e.status === 'number') {
+    if (e.status === 404 && e.code === 10008)
+      return { text: 'the message of this button is no longer on Discord (10008 Unknown Message)' };
     if (e.status === 401) return { text: 'account unavailable: token invalid', disable: 'token invalid' };
     if (e.status === 403)
       return { text: 'account unavailable: no access to channel', disable: 'no access to channel' };

@@ -18,6 +18,8 @@ export class TaskIndex {
   private readonly byHash = new Map<string, string>();
   /** Live tasks per account (channel id). */
   private readonly byAccount = new Map<string, Set<string>>();
+  /** Prompts of live tasks as the prompt rule compares them (computed once, not per message). */
+  private readonly normalizedPrompts = new Map<string, string>();
 
   addNonce(nonce: string, taskId: string): void {
     this.byNonce.set(nonce, taskId);
@@ -63,6 +65,16 @@ export class TaskIndex {
     if (meta.accountId) this.byAccount.get(meta.accountId)?.delete(task.id);
   }
 
+  private normalized(prompt: string): string {
+    let n = this.normalizedPrompts.get(prompt);
+    if (n === undefined) {
+      if (this.normalizedPrompts.size > 10_000) this.normalizedPrompts.clear();
+      n = normalizePromptForMatch(prompt);
+      this.normalizedPrompts.set(prompt, n);
+    }
+    return n;
+  }
+
   liveOf(accountId: string): ReadonlySet<string> {
     return this.byAccount.get(accountId) ?? new Set();
   }
@@ -90,6 +102,8 @@ export class TaskIndex {
     if (rec) return { record: rec, rule: 'interaction' };
     rec = live(this.byMessage.get(msg.id));
     if (rec) return { record: rec, rule: 'message' };
+    // Every weaker rule needs a live task of this account: a quiet channel costs three lookups.
+    if (this.liveOf(accountId).size === 0) return undefined;
 
     const parsed = parseContent(msg.content ?? '');
     // A job of another user of the channel (it mentions them): no weaker rule may claim it.
@@ -123,7 +137,7 @@ export class TaskIndex {
         (r) =>
           r.task.messageHash === null &&
           r.meta.parentMessageId === null &&
-          want === normalizePromptForMatch(r.meta.sentPrompt ?? r.task.prompt),
+          want === this.normalized(r.meta.sentPrompt ?? r.task.prompt),
       );
       if (same.length === 1 && same[0]) return { record: same[0], rule: 'prompt' };
     }

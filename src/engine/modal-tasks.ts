@@ -42,7 +42,8 @@ export function followUpPrompt(
     if (!input.mask) throw new EngineError('INVALID_INPUT', 'mask is required for VARIATION_REGION');
   }
   if (info.action === 'PIC_READER' && !prompt) {
-    prompt = parent.prompts[info.index - 1] ?? '';
+    // Imagine all (index 0): Midjourney imagines every described prompt; the task follows the first.
+    prompt = parent.prompts[Math.max(0, info.index - 1)] ?? '';
     if (!prompt)
       throw new EngineError('INVALID_INPUT', `task ${parent.id} has no described prompt ${info.index}`);
   }

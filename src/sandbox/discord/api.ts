@@ -130,6 +130,13 @@ export interface FakeDiscord {
   storeFile(channelId: string, filename: string, bytes: Buffer, contentType: string): DiscordAttachment;
   /** Dispatches `t`/`d` to every gateway session of `userId`. */
   dispatchToUser(userId: string, t: string, d: unknown): void;
+  /** The messages the sandbox persists (see `../state.ts`). */
+  readonly messageState: {
+    channelIds(): string[];
+    exportChannel(channelId: string, limit: number): DiscordMessage[];
+    importChannel(channelId: string, msgs: DiscordMessage[]): void;
+    onChange(fn: (channelId: string) => void): void;
+  };
   /** Counters for tests and benches. */
   stats(): {
     interactions: number;

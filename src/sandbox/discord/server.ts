@@ -130,6 +130,15 @@ class FakeDiscordServer implements FakeDiscord {
     return this._origin;
   }
 
+  readonly messageState: FakeDiscord['messageState'] = {
+    channelIds: () => this.store.channelIds(),
+    exportChannel: (channelId, limit) => this.store.exportChannel(channelId, limit),
+    importChannel: (channelId, msgs) => this.store.importChannel(channelId, msgs),
+    onChange: (fn) => {
+      this.store.onChange = fn;
+    },
+  };
+
   get gatewayUrl(): string {
     return this._origin.replace(/^http/, 'ws');
   }

@@ -8,7 +8,7 @@ import type { FakeChannel, FakeCommand, FakeUser, MessageInit } from './api.ts';
 import { SnowflakeSource } from './snowflakes.ts';
 
 /** Messages kept per channel; older ones are forgotten (a bench posts many thousands). */
-const DEFAULT_MAX_MESSAGES = 5000;
+const DEFAULT_MAX_MESSAGES = 1000;
 const EPHEMERAL = 1 << 6;
 
 export interface OpenModal {
@@ -25,8 +25,25 @@ export class DiscordStore {
   private readonly commands: FakeCommand[] = [];
   private readonly messages = new Map<string, Map<string, DiscordMessage>>();
   private readonly modals = new Map<string, OpenModal>();
+  /** Called after every change of a channel's messages (the sandbox persists them). */
+  onChange: ((channelId: string) => void) | undefined;
 
   constructor(private readonly maxMessagesPerChannel = DEFAULT_MAX_MESSAGES) {}
+
+  /** The channel's newest messages, oldest first: those with buttons, and the newest others. */
+  exportChannel(channelId: string, limit: number): DiscordMessage[] {
+    const all = [...(this.messages.get(channelId)?.values() ?? [])];
+    return all.slice(-limit);
+  }
+
+  /** Takes back exported messages (after a restart), keeping their ids. */
+  importChannel(channelId: string, msgs: DiscordMessage[]): void {
+    for (const m of msgs) if (m && typeof m.id === 'string') this.keep(channelId, m);
+  }
+
+  channelIds(): string[] {
+    return [...this.channels.keys()];
+  }
 
   addUser(user: FakeUser): void {
     const old = this.users.get(user.id);
@@ -153,6 +170,7 @@ export class DiscordStore {
     };
     if (cur.guild_id) next.guild_id = cur.guild_id;
     list.set(messageId, next);
+    this.onChange?.(channelId);
     return clone(next);
   }
 
@@ -162,6 +180,7 @@ export class DiscordStore {
     const cur = list?.get(messageId);
     if (!list || !cur) return undefined;
     list.delete(messageId);
+    this.onChange?.(channelId);
     return cur;
   }
 
@@ -204,6 +223,7 @@ export class DiscordStore {
       const oldest = list.keys().next().value;
       if (oldest !== undefined) list.delete(oldest);
     }
+    this.onChange?.(channelId);
   }
 
   /** Replies (type 19 & co.) carry the message they answer, one level deep. */

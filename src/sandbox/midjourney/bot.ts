@@ -61,6 +61,28 @@ interface Running {
   progressId: string | null;
   timers: NodeJS.Timeout[];
   grid: boolean;
+  state: RunningJobState;
+}
+
+/** What a job in flight needs to go on after a restart (kept in the sandbox's state). */
+export interface RunningJobState {
+  hash: string;
+  ix: { id: string; nonce: string | undefined; channelId: string; guildId: string | undefined; name: string };
+  user: { id: string; username: string };
+  prompt: string;
+  label: string;
+  grid: boolean;
+  replyId: string | null;
+  failReply?: { title: string; description: string };
+  progressId: string | null;
+  /** The next of STEPS to send (STEPS.length: the result is next). */
+  step: number;
+}
+
+/** The bot's memory, as the sandbox persists it. */
+export interface BotState {
+  jobs: SandboxJob[];
+  running: RunningJobState[];
 }
 
 export interface BotFaults {
@@ -91,10 +113,17 @@ export interface MidjourneyBot {
   readonly controls: BotControls;
   jobByHash(hash: string): SandboxJob | undefined;
   stats(): { started: number; finished: number };
+  /** Jobs whose buttons still work and jobs in flight, for the sandbox's state. */
+  exportState(): BotState;
+  /** Takes back an exported state: old buttons work again, jobs in flight go on. */
+  restore(state: BotState): void;
   close(): void;
 }
 
 const STEPS = [0, 15, 31, 46, 62, 78, 93];
+/** Jobs kept in memory (their buttons can be pressed); the sandbox persists the newest of them. */
+const MAX_JOBS = 5000;
+const PERSISTED_JOBS = 2000;
 const EPHEMERAL = 1 << 6;
 
 /** Buttons that start a new generating job: the words Midjourney puts before the user, and whether the result is a grid. */
@@ -125,6 +154,8 @@ export interface BotOptions {
   otherUser?: FakeUser;
   otherChannelFor?: (channelId: string) => string | undefined;
   noiseChannelId?: string;
+  /** Called after every change of what {@link MidjourneyBot.exportState} returns. */
+  onChange?: () => void;
   /** The DM channel of a user with the bot (the seed DM goes there). */
   dmChannelFor?: (userId: string) => string | undefined;
 }
@@ -135,6 +166,18 @@ export function attachMidjourneyBot(discord: FakeDiscord, opts: BotOptions): Mid
   const running = new Map<string, Running>();
   const inpaintTokens = new Map<string, { ix: InteractionContext; parent: SandboxJob }>();
   const counters = { started: 0, finished: 0 };
+  const changed = () => opts.onChange?.();
+  /** Keeps a job (its buttons can be pressed later); the oldest finished ones are forgotten. */
+  const remember = (job: SandboxJob) => {
+    jobs.set(job.hash, job);
+    if (jobs.size > MAX_JOBS) {
+      for (const hash of jobs.keys()) {
+        if (jobs.size <= MAX_JOBS) break;
+        if (!running.has(hash)) jobs.delete(hash);
+      }
+    }
+    changed();
+  };
   const f = {
     interleave: false,
     reverse: false,
@@ -221,9 +264,10 @@ export function attachMidjourneyBot(discord: FakeDiscord, opts: BotOptions): Mid
     grid: boolean,
     reply?: DiscordMessage,
     failReply?: { title: string; description: string },
+    resume?: RunningJobState,
   ): SandboxJob => {
-    const hash = randomUUID();
-    const job: SandboxJob = {
+    const hash = resume?.hash ?? randomUUID();
+    const job: SandboxJob = jobs.get(hash) ?? {
       hash,
       userId: ix.user.id,
       channelId: ix.channelId,
@@ -234,15 +278,30 @@ export function attachMidjourneyBot(discord: FakeDiscord, opts: BotOptions): Mid
       resultMessageId: null,
       state: 'running',
     };
-    jobs.set(hash, job);
-    counters.started++;
-    if (f.silent > 0) {
-      f.silent--;
-      job.state = 'silent';
-      return job;
+    if (!resume) {
+      remember(job);
+      counters.started++;
+      if (f.silent > 0) {
+        f.silent--;
+        job.state = 'silent';
+        return job;
+      }
     }
-    const r: Running = { job, user: ix.user, progressId: null, timers: [], grid };
+    const state: RunningJobState = resume ?? {
+      hash,
+      ix: { id: ix.id, nonce: ix.nonce, channelId: ix.channelId, guildId: ix.guildId, name: ix.name },
+      user: { id: ix.user.id, username: ix.user.username },
+      prompt,
+      label,
+      grid,
+      replyId: reply?.id ?? null,
+      ...(failReply ? { failReply } : {}),
+      progressId: null,
+      step: 0,
+    };
+    const r: Running = { job, user: ix.user, progressId: state.progressId, timers: [], grid, state };
     running.set(hash, r);
+    changed();
     const who = `<@${ix.user.id}>`;
     const head = (state: string) => `**${prompt}** - ${label ? `${label} by ` : ''}${who} ${state}`;
     // Same-prompt jobs started close together finish in reverse order when asked.
@@ -293,8 +352,45 @@ export function attachMidjourneyBot(discord: FakeDiscord, opts: BotOptions): Mid
       job.state = 'done';
       counters.finished++;
       running.delete(hash);
+      changed();
       later(null, ms(300), () => discord.deleteMessage(ix.channelId, msg.id));
     };
+    // Each step follows the one before by `step` (a held step resumes where it stopped).
+    const progress = (msg: DiscordMessage, i: number) => {
+      state.step = i;
+      changed();
+      const pct = STEPS[i];
+      if (pct === undefined) {
+        later(r, step, () =>
+          gate(100, () => {
+            if (live()) finish(msg);
+          }),
+        );
+        return;
+      }
+      later(r, step, () =>
+        gate(pct, () => {
+          if (!live()) return;
+          const preview = discord.storeFile(
+            ix.channelId,
+            `${hash}_grid_0.webp`,
+            renderImage({ seed: prompt + hash, step: pct, ...previewSize, grid }),
+            'image/png',
+          );
+          discord.editMessage(ix.channelId, msg.id, {
+            content: head(`(${pct}%) (fast)`),
+            attachments: [preview],
+          });
+          progress(msg, i + 1);
+        }),
+      );
+    };
+    // After a restart a job whose progress message is still there goes on from its step.
+    const resumedAt = resume?.progressId ? discord.getMessage(ix.channelId, resume.progressId) : undefined;
+    if (resume && resumedAt && !resume.failReply) {
+      progress(resumedAt, resume.step);
+      return job;
+    }
     later(r, ms(800), () =>
       gate(-1, () => {
         if (!live()) return;
@@ -311,6 +407,8 @@ export function attachMidjourneyBot(discord: FakeDiscord, opts: BotOptions): Mid
           ...(reply ? { message_reference: { message_id: reply.id, channel_id: ix.channelId } } : {}),
         });
         r.progressId = msg.id;
+        state.progressId = msg.id;
+        changed();
         if (f.ephemeralCancel) {
           const eph = discord.postMessage(ix.channelId, {
             author: MJ_USER,
@@ -333,6 +431,7 @@ export function attachMidjourneyBot(discord: FakeDiscord, opts: BotOptions): Mid
             for (const t of r.timers) clearTimeout(t);
             running.delete(hash);
             job.state = 'failed';
+            changed();
             discord.postMessage(ix.channelId, {
               author: MJ_USER,
               type: 19,
@@ -346,37 +445,10 @@ export function attachMidjourneyBot(discord: FakeDiscord, opts: BotOptions): Mid
           });
           return;
         }
-        // Each step follows the one before by `step` (a held step resumes where it stopped).
-        const progress = (i: number) => {
-          const pct = STEPS[i];
-          if (pct === undefined) {
-            later(r, step, () =>
-              gate(100, () => {
-                if (live()) finish(msg);
-              }),
-            );
-            return;
-          }
-          later(r, step, () =>
-            gate(pct, () => {
-              if (!live()) return;
-              const preview = discord.storeFile(
-                ix.channelId,
-                `${hash}_grid_0.webp`,
-                renderImage({ seed: prompt + hash, step: pct, ...previewSize, grid }),
-                'image/png',
-              );
-              discord.editMessage(ix.channelId, msg.id, {
-                content: head(`(${pct}%) (fast)`),
-                attachments: [preview],
-              });
-              progress(i + 1);
-            }),
-          );
-        };
-        progress(0);
+        progress(msg, 0);
       }),
     );
+    if (resume) return job;
     // Faults: a look-alike job of another user, and noise in another channel.
     if (f.interleave && opts.otherUser && ix.user.id !== opts.otherUser.id) {
       const other = opts.otherUser;
@@ -425,7 +497,7 @@ export function attachMidjourneyBot(discord: FakeDiscord, opts: BotOptions): Mid
       resultMessageId: null,
       state: 'running',
     };
-    jobs.set(hash, job);
+    remember(job);
     counters.started++;
     later(null, ms(1500), () =>
       gate(100, () => {
@@ -452,6 +524,7 @@ export function attachMidjourneyBot(discord: FakeDiscord, opts: BotOptions): Mid
         job.resultMessageId = msg.id;
         job.state = 'done';
         counters.finished++;
+        changed();
       }),
     );
   };
@@ -462,6 +535,7 @@ export function attachMidjourneyBot(discord: FakeDiscord, opts: BotOptions): Mid
     for (const t of r.timers) clearTimeout(t);
     running.delete(hash);
     r.job.state = 'cancelled';
+    changed();
     if (!r.progressId) return;
     const id = r.progressId;
     const cur = discord.getMessage(r.job.channelId, id);
@@ -738,7 +812,7 @@ export function attachMidjourneyBot(discord: FakeDiscord, opts: BotOptions): Mid
               ],
               components: describeRows(),
             });
-            jobs.set(seed, {
+            remember({
               hash: seed,
               userId: ix.user.id,
               channelId: ix.channelId,
@@ -784,6 +858,26 @@ export function attachMidjourneyBot(discord: FakeDiscord, opts: BotOptions): Mid
     controls: extras.controls,
     jobByHash: (hash) => jobs.get(hash),
     stats: () => ({ ...counters }),
+    exportState: () => ({
+      jobs: [...jobs.values()].slice(-PERSISTED_JOBS),
+      running: [...running.values()].map((r) => r.state),
+    }),
+    restore: (state) => {
+      for (const job of state.jobs) jobs.set(job.hash, job);
+      for (const st of state.running) {
+        if (jobs.get(st.hash)?.state !== 'running') continue;
+        const reply = st.replyId ? discord.getMessage(st.ix.channelId, st.replyId) : undefined;
+        runJob(
+          { ...st.ix, user: { ...st.user, token: '' } },
+          st.prompt,
+          st.label,
+          st.grid,
+          reply,
+          st.failReply,
+          st,
+        );
+      }
+    },
     close: () => {
       closed = true;
       for (const r of running.values()) for (const t of r.timers) clearTimeout(t);

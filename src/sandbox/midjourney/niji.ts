@@ -50,6 +50,9 @@ export function nijiView(discord: FakeDiscord): FakeDiscord {
     get faults() {
       return discord.faults;
     },
+    get messageState() {
+      return discord.messageState;
+    },
     addUser: (u) => discord.addUser(u),
     addChannel: (c) => discord.addChannel(c),
     addCommand: (cmd) => {

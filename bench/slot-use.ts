@@ -1,0 +1,130 @@
+/**
+ * §11 "slot use": 10 accounts × 3 slots, 300 jobs, Midjourney taking 2 s per job. The ideal is
+ * every slot busy all the time: 30 slots / 2 s = 15 jobs/s. The service runs as its own process
+ * (10 live accounts whose outside URLs point at the sandbox in this process).
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Agent, request } from 'undici';
+import { silentLogger } from '../src/log.ts';
+import { startSandbox } from '../src/sandbox/index.ts';
+import { freePort } from '../test/helpers/free-port.ts';
+import { fmt, type Row } from './lib/report.ts';
+
+/** A sandbox job lasts (800 ms + 8 steps × 5 s) / speed: 2 s at this speed. */
+const JOB_MS = 2000;
+const SPEED = 40_800 / JOB_MS;
+
+export async function slotUse(accounts = 10, jobs = 300): Promise<Row[]> {
+  const sandbox = await startSandbox({ speed: SPEED, accounts, logger: silentLogger() });
+  // When each interaction reached Midjourney, to measure how long its jobs really took.
+  const arrived = new Map<string, number>();
+  sandbox.discord.onInteraction((ix) => arrived.set(ix.id, Date.now()));
+  const dir = mkdtempSync(join(tmpdir(), 'mjb-slots-'));
+  const port = await freePort();
+  const config = join(dir, 'config.json');
+  writeFileSync(
+    config,
+    JSON.stringify({
+      listen: `http://127.0.0.1:${port}`,
+      accounts: sandbox.accounts.map((a) => ({
+        token: a.token,
+        channel_id: a.channel_id,
+        guild_id: a.guild_id,
+        concurrency: 3,
+      })),
+      proxy: sandbox.proxy,
+      store: { url: `sqlite://${join(dir, 'tasks.sqlite')}` },
+      // Stored results off: keeping the images (§6.7) has its own row; this one times the slots.
+      images: { store: 'off' },
+      // 0: the default 1 s between one account's interactions would cap it below 1.5 jobs/s.
+      settings: { interactionIntervalMs: 0, maxQueue: jobs + 10 },
+      logLevel: 'warn',
+    }),
+  );
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    env: { ...process.env, MJB_CONFIG: config },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const base = `http://127.0.0.1:${port}`;
+  const agent = new Agent({ connections: 16 });
+  const call = async (path: string, body?: unknown) => {
+    const res = await request(base + path, {
+      method: body === undefined ? 'GET' : 'POST',
+      headers: { 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      dispatcher: agent,
+    });
+    return (await res.body.json()) as {
+      code: number;
+      taskId?: string;
+      status?: string;
+      queue?: number;
+      accounts?: { running: number }[];
+      data?: { status: string; messageHash: string | null };
+    };
+  };
+  try {
+    for (let i = 0; ; i++) {
+      try {
+        if ((await call('/health')).status === 'ok') break;
+      } catch {
+        // not up yet
+      }
+      if (i > 300) throw new Error('service did not start');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const t0 = performance.now();
+    const answers = await Promise.all(
+      Array.from({ length: jobs }, (_, i) => call('/image/imagine', { prompt: `slot job ${i}` })),
+    );
+    const ids = answers.map((a) => a.taskId ?? '');
+    if (ids.some((id) => !id)) throw new Error('a submission was refused');
+    // Done when nothing waits and no slot is taken; polled every 20 ms (the end is late by at most that).
+    let last = t0;
+    for (const deadline = Date.now() + 5 * 60_000; Date.now() < deadline; ) {
+      const h = await call('/health');
+      if (h.queue === 0 && (h.accounts ?? []).every((a) => a.running === 0)) {
+        last = performance.now();
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const seconds = (last - t0) / 1000;
+    const tasks = await Promise.all(ids.map(async (id) => (await call(`/task/fetch?taskId=${id}`)).data));
+    const hashes = tasks.filter((t) => t?.status === 'FINISHED').map((t) => t?.messageHash ?? '');
+    const finishedCount = hashes.length;
+    const failed = jobs - finishedCount;
+    const rate = finishedCount / seconds;
+    // Under load the simulated Midjourney's timers slip: the ideal is taken from the job time it
+    // really took (interaction in → result posted), measured here, not from the nominal 2 s.
+    const took: number[] = [];
+    for (const hash of hashes) {
+      const job = sandbox.bot.jobByHash(hash);
+      const start = job ? arrived.get(job.interactionId) : undefined;
+      const result = job?.resultMessageId
+        ? sandbox.discord.getMessage(job.channelId, job.resultMessageId)
+        : undefined;
+      if (start !== undefined && result?.timestamp) took.push(Date.parse(result.timestamp) - start);
+    }
+    const jobMs = took.length > 0 ? took.reduce((a, b) => a + b, 0) / took.length : JOB_MS;
+    const ideal = (accounts * 3) / (jobMs / 1000);
+    return [
+      {
+        what: `slot use: ${accounts} accounts × 3 slots, ${jobs} jobs, Midjourney taking ${JOB_MS / 1000} s per job`,
+        figure: `${fmt(rate)} jobs/s (${finishedCount}/${jobs} finished in ${fmt(seconds, 1)} s)`,
+        baseline: `ideal ${fmt(ideal)} jobs/s (${accounts * 3} slots / ${fmt(jobMs / 1000)} s, the measured job time; nominal ${JOB_MS / 1000} s)`,
+        ratio: `${fmt((100 * rate) / ideal, 1)} %`,
+        target: '≥ 95 % of the ideal jobs/s',
+        met: failed === 0 && rate / ideal >= 0.95,
+      },
+    ];
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    await agent.close();
+    await sandbox.close();
+  }
+}
