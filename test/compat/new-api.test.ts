@@ -130,6 +130,52 @@ describe('new-api relay against /mj (SPEC §12.4)', () => {
     await assertServesImage(t.imageUrl);
   });
 
+  test('shorten: SUCCESS with five prompts; a pick (code 21 → /submit/modal) imagines it', async () => {
+    const r = await relay.accepted('shorten', {
+      prompt: 'a very detailed and rather long prompt about an old lighthouse standing at dusk',
+    });
+    const t = await relay.poll(String(r.result));
+    assert.equal(t.status, 'SUCCESS', t.failReason ?? '');
+    assert.equal(t.action, 'SHORTEN');
+    assert.ok(t.description, 'the shortened prompts as description');
+    const pick = t.buttons.find((b) => b.customId.includes('PromptAnalyzer'));
+    assert.ok(pick, `a shorten pick button: ${JSON.stringify(t.buttons)}`);
+    const modal = await relay.accepted('action', { taskId: t.id, customId: pick.customId }, [21]);
+    const run = await relay.accepted('modal', { taskId: modal.result }, [1, 22]);
+    const imagined = await relay.poll(String(run.result));
+    assert.equal(imagined.status, 'SUCCESS', imagined.failReason ?? '');
+    await assertServesImage(imagined.imageUrl);
+  });
+
+  test('video: SUCCESS with a videoUrl that serves an MP4', async () => {
+    const r = await relay.accepted('video', {
+      prompt: 'waves rolling in',
+      image: pngDataUrl('shore'),
+      motion: 'low',
+    });
+    const t = await relay.poll(String(r.result), 60_000);
+    assert.equal(t.status, 'SUCCESS', t.failReason ?? '');
+    assert.equal(t.action, 'VIDEO');
+    assert.ok(t.videoUrl, 'a videoUrl');
+    const bytes = Buffer.from(await (await fetch(t.videoUrl)).arrayBuffer());
+    assert.equal(bytes.subarray(4, 8).toString('latin1'), 'ftyp', 'an MP4 starts with its ftyp box');
+    assert.ok(t.videoUrls.length >= 1);
+  });
+
+  test("image-seed: the grid's seed as a string of digits, the same when asked again", async () => {
+    const ask = async () => {
+      const res = await fetch(`${svc.app.url}/mj/task/${grid.id}/image-seed`, {
+        headers: { 'mj-api-secret': KEY },
+      });
+      assert.equal(res.status, 200);
+      return (await res.json()) as { code: number; result: string };
+    };
+    const first = await ask();
+    assert.equal(first.code, 1, JSON.stringify(first));
+    assert.match(first.result, /^\d+$/);
+    assert.equal((await ask()).result, first.result);
+  });
+
   test('upload-discord-images: code 1 with hosted URLs that serve the images', async () => {
     const r = await relay.submit('upload-discord-images', {
       base64Array: [pngDataUrl('up-1'), pngDataUrl('up-2')],
