@@ -28,7 +28,20 @@ export interface DownloadOptions {
 }
 
 async function once(url: string, opts: DownloadOptions): Promise<Buffer> {
-  const signal = AbortSignal.any([opts.signal, AbortSignal.timeout(opts.timeoutMs)]);
+  return (await fetchCapped(url, opts)).bytes;
+}
+
+/**
+ * One GET of `url` with a byte cap (checked against Content-Length, then while streaming) and a
+ * timeout; the fronts use it too for the files they relay.
+ * @throws {DownloadError} `DOWNLOAD_TOO_LARGE` past the cap, `DOWNLOAD_FAILED` otherwise.
+ */
+export async function fetchCapped(
+  url: string,
+  opts: { maxBytes: number; timeoutMs: number; signal?: AbortSignal },
+): Promise<{ bytes: Buffer; contentType: string | null }> {
+  const timeout = AbortSignal.timeout(opts.timeoutMs);
+  const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
   let res: Awaited<ReturnType<typeof request>>;
   try {
     res = await request(url, {
@@ -65,7 +78,8 @@ async function once(url: string, opts: DownloadOptions): Promise<Buffer> {
     if (err instanceof DownloadError) throw err;
     throw new DownloadError('DOWNLOAD_FAILED', (err as Error).message);
   }
-  return Buffer.concat(chunks, size);
+  const type = res.headers['content-type'];
+  return { bytes: Buffer.concat(chunks, size), contentType: typeof type === 'string' ? type : null };
 }
 
 /**

@@ -3,7 +3,7 @@
  * so neither a loopback URL nor the bot token ever lands in a task) and downloading a result image
  * to upload it (Telegram could not fetch a sandbox or expired URL itself).
  */
-import { request } from 'undici';
+import { type DownloadError, fetchCapped } from '../engine/result-download.ts';
 import { scrub } from '../log.ts';
 
 export class MediaError extends Error {
@@ -26,44 +26,12 @@ export async function fetchBytes(
   url: string,
   opts: { maxBytes: number; timeoutMs: number },
 ): Promise<FetchedBytes> {
-  let res: Awaited<ReturnType<typeof request>>;
   try {
-    res = await request(url, {
-      method: 'GET',
-      headersTimeout: opts.timeoutMs,
-      bodyTimeout: opts.timeoutMs,
-      signal: AbortSignal.timeout(opts.timeoutMs),
-    });
+    return await fetchCapped(url, opts);
   } catch (err) {
-    throw new MediaError('FETCH_FAILED', (err as Error).message);
+    const e = err as DownloadError;
+    throw new MediaError(e.code === 'DOWNLOAD_TOO_LARGE' ? 'TOO_LARGE' : 'FETCH_FAILED', e.message);
   }
-  if (res.statusCode !== 200) {
-    res.body.resume();
-    throw new MediaError('FETCH_FAILED', `HTTP ${res.statusCode}`);
-  }
-  const declared = Number(res.headers['content-length']);
-  if (Number.isFinite(declared) && declared > opts.maxBytes) {
-    res.body.destroy();
-    throw new MediaError('TOO_LARGE', `larger than ${opts.maxBytes} bytes`);
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of res.body) {
-      const buf = chunk as Buffer;
-      size += buf.length;
-      if (size > opts.maxBytes) {
-        res.body.destroy();
-        throw new MediaError('TOO_LARGE', `larger than ${opts.maxBytes} bytes`);
-      }
-      chunks.push(buf);
-    }
-  } catch (err) {
-    if (err instanceof MediaError) throw err;
-    throw new MediaError('FETCH_FAILED', (err as Error).message);
-  }
-  const type = res.headers['content-type'];
-  return { bytes: Buffer.concat(chunks), contentType: typeof type === 'string' ? type : null };
 }
 
 /** The apiRoot as a base URL that keeps its path (telegraf resolves `./bot…` against it). */
