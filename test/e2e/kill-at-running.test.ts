@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,27 +8,7 @@ import type { Task } from '../../src/engine/task.ts';
 import { silentLogger } from '../../src/log.ts';
 import { startSandbox } from '../../src/sandbox/index.ts';
 import { freePort } from '../helpers/free-port.ts';
-
-function startProcess(configFile: string): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: { ...process.env, MJB_CONFIG: configFile, LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch {
-      // not up yet, or killed under us
-    }
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+import { startMain, waitFor } from '../helpers/processes.ts';
 
 test('kill -9 at the instant a fetch first shows RUNNING, many times: no job is ever sent to Midjourney twice', async () => {
   // The simulated Discord lives in this process and counts every /imagine it receives per prompt;
@@ -67,10 +47,13 @@ test('kill -9 at the instant a fetch first shows RUNNING, many times: no job is 
     return ((await res.json()) as { data: Task }).data;
   };
   const up = async () => {
-    const child = startProcess(configFile);
+    const child = startMain(configFile);
     children.push(child);
-    await until('the service', async () =>
-      (await fetch(`${base}/health`)).status === 200 ? true : undefined,
+    await waitFor(
+      'the service',
+      async () => ((await fetch(`${base}/health`)).status === 200 ? true : undefined),
+      30_000,
+      5,
     );
     return child;
   };
@@ -89,17 +72,28 @@ test('kill -9 at the instant a fetch first shows RUNNING, many times: no job is 
     const { taskId } = (await res.json()) as { taskId: string };
     ids.push(taskId);
     prompts.push(prompt);
-    await until('RUNNING', async () => ((await fetchTask(taskId)).status === 'RUNNING' ? true : undefined));
+    // Polled every 5 ms: the kill must land at the first instant a reader sees RUNNING.
+    await waitFor(
+      'RUNNING',
+      async () => ((await fetchTask(taskId)).status === 'RUNNING' ? true : undefined),
+      30_000,
+      5,
+    );
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
   }
 
   const last = await up();
   for (const id of ids) {
-    const done = await until(`task ${id} to finish`, async () => {
-      const t = await fetchTask(id);
-      return t.status === 'FINISHED' || t.status === 'FAILED' ? t : undefined;
-    });
+    const done = await waitFor(
+      `task ${id} to finish`,
+      async () => {
+        const t = await fetchTask(id);
+        return t.status === 'FINISHED' || t.status === 'FAILED' ? t : undefined;
+      },
+      30_000,
+      5,
+    );
     assert.equal(done.status, 'FINISHED', `${id}: ${done.failReason}`);
   }
   for (const prompt of prompts)

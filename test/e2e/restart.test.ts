@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,27 +8,7 @@ import type { Task } from '../../src/engine/task.ts';
 import { silentLogger } from '../../src/log.ts';
 import { startSandbox } from '../../src/sandbox/index.ts';
 import { freePort } from '../helpers/free-port.ts';
-
-function startProcess(configFile: string): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: { ...process.env, MJB_CONFIG: configFile, LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+import { startMain, waitFor } from '../helpers/processes.ts';
 
 test('the real process killed mid-job and started again on the same SQLite file finishes the job', async () => {
   // The simulated Discord lives in this test process, so it outlives the service: the service is
@@ -61,7 +41,7 @@ test('the real process killed mid-job and started again on the same SQLite file 
     return ((await res.json()) as { data: Task }).data;
   };
 
-  const first = startProcess(configFile);
+  const first = startMain(configFile);
   children.push(first);
   await waitFor('the first process', async () =>
     (await fetch(`${base}/health`)).status === 200 ? true : undefined,
@@ -76,7 +56,7 @@ test('the real process killed mid-job and started again on the same SQLite file 
   first.kill('SIGKILL');
   await new Promise((r) => first.once('exit', r));
 
-  const second = startProcess(configFile);
+  const second = startMain(configFile);
   children.push(second);
   const done = await waitFor('the job to finish after the restart', async () => {
     const t = await fetchTask(taskId);

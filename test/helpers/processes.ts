@@ -178,6 +178,7 @@ export async function waitFor<T>(
   what: string,
   check: () => Promise<T | undefined>,
   timeoutMs = 30_000,
+  everyMs = 50,
 ): Promise<T> {
   const by = Date.now() + timeoutMs;
   for (;;) {
@@ -189,6 +190,14 @@ export async function waitFor<T>(
     }
     if (v !== undefined) return v;
     if (Date.now() > by) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, everyMs));
   }
+}
+
+/** `npm start`'s entry as a child process on a config file (warnings and errors to the test's stderr). */
+export function startMain(configFile: string): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    env: { ...process.env, MJB_CONFIG: configFile, LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
 }
