@@ -1,6 +1,7 @@
 /**
- * Wires the rooms together: configuration → (sandbox when no account is enabled) → store →
- * engine → HTTP front (→ Telegram front). Tests start the whole service in-process through here.
+ * Wires the rooms together: configuration → (sandbox when no account is enabled) → store → image
+ * archive → engine (→ cluster node on Redis) → HTTP front with the `/mj` mount and the console
+ * (→ Telegram front). Tests start the whole service in-process through here.
  */
 import { compatTask, createCompatMount } from './compat/index.ts';
 import type { AccountConfig, Config } from './config.ts';
