@@ -36,3 +36,22 @@ export type Action = (typeof ACTIONS)[number];
 export function isFollowUp(action: Action): boolean {
   return action !== 'IMAGINE' && action !== 'DESCRIBE' && action !== 'BLEND' && action !== 'SHORTEN';
 }
+
+/** Actions whose image result is Midjourney's 2×2 grid of four pictures. */
+export const GRID_ACTIONS: ReadonlySet<Action> = new Set<Action>([
+  'IMAGINE',
+  'BLEND',
+  'VARIATION',
+  'REROLL',
+  'VARIATION_STRONG',
+  'VARIATION_SUBTLE',
+  'VARIATION_REGION',
+  'ZOOMOUT',
+  'MAKE_SQUARE',
+  'ZOOMOUT_CUSTOM',
+  'PANLEFT',
+  'PANRIGHT',
+  'PANUP',
+  'PANDOWN',
+  'PIC_READER',
+]);

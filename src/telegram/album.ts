@@ -5,27 +5,9 @@
  */
 import sharp from 'sharp';
 import type { Task } from '../engine/task.ts';
+import { GRID_ACTIONS } from '../midjourney/actions.ts';
 import type { FrontContext } from './context.ts';
 import { fetchBytes } from './media.ts';
-
-/** Actions whose result is a 2×2 grid. */
-const GRID_ACTIONS = new Set([
-  'IMAGINE',
-  'BLEND',
-  'VARIATION',
-  'REROLL',
-  'VARIATION_STRONG',
-  'VARIATION_SUBTLE',
-  'VARIATION_REGION',
-  'ZOOMOUT',
-  'MAKE_SQUARE',
-  'ZOOMOUT_CUSTOM',
-  'PANLEFT',
-  'PANRIGHT',
-  'PANUP',
-  'PANDOWN',
-  'PIC_READER',
-]);
 
 const IMAGE_MAX = 10 * 1024 * 1024;
 
