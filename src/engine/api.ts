@@ -27,6 +27,12 @@ export interface CommonInput {
   shortId?: boolean;
   data?: unknown;
   origin?: TaskOrigin;
+  /**
+   * The speed the job runs in (SPEC §12.1): when its prompt carries no `--fast`/`--relax`/`--turbo`
+   * (blend, describe), the account is switched to it first. Follow-ups ignore it: they run in
+   * their parent's.
+   */
+  speed?: 'fast' | 'relax' | 'turbo';
 }
 
 /** Which Midjourney bot runs a task (SPEC §14). */
