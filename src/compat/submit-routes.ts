@@ -54,9 +54,14 @@ function newJobOf(
   return { ...commonOf(b), ...(speed ? { speed } : {}) };
 }
 
-/** Whether the account has Midjourney's remix on (reported by the engine once it knows). */
-function remixOn(engine: EngineApi, accountId: string | null): boolean {
-  return engine.health().accounts.find((a) => a.id === accountId)?.remix === true;
+/**
+ * Whether a remixable click must wait for its form (code 21): the account has Midjourney's remix
+ * on (reported by the engine once it knows) and does not answer remix forms by itself
+ * (`accounts[].remixAutoSubmit`: the engine then fills in the parent's prompt).
+ */
+function remixForm(engine: EngineApi, accountId: string | null): boolean {
+  const account = engine.health().accounts.find((a) => a.id === accountId);
+  return account?.remix === true && account.remixAutoSubmit !== true;
 }
 
 /** The text Midjourney's form would be pre-filled with (`properties.finalPrompt` of code 21). */
@@ -83,7 +88,7 @@ async function press(
   const info = parseCustomId(customId);
   if (!info)
     throw new CompatError(CODE.INVALID, `customId ${customId} is not a Midjourney button we can press`);
-  const remix = REMIXABLE_ACTIONS.has(info.action) && remixOn(engine, parent.discordId);
+  const remix = REMIXABLE_ACTIONS.has(info.action) && remixForm(engine, parent.discordId);
   const input = { taskId: parent.id, customId, ...commonOf(b) };
   if (info.step !== 'click' || remix) {
     const parked = await viaEngine(() => engine.prepare(input));

@@ -103,6 +103,8 @@ export interface AccountHealth {
   pausedUntil?: number;
   /** Remix mode of the account, once known: V / Vary / pan / reroll then open a form first. */
   remix?: boolean;
+  /** `accounts[].remixAutoSubmit`: on `/mj`, a remix form is answered with the parent's prompt at once. */
+  remixAutoSubmit?: boolean;
 }
 
 export interface Health {
