@@ -5,6 +5,7 @@ import {
   classifyNotice,
   fixParameterDashes,
   isAcknowledgeButton,
+  isGridResult,
   isVideoAttachment,
   isVideoPrompt,
   parseInfo,
@@ -239,5 +240,27 @@ describe('prompts of 2026', () => {
     assert.equal(isVideoAttachment({ filename: `${H}_0.mp4` }), true);
     assert.equal(isVideoAttachment({ filename: 'x.bin', content_type: 'video/mp4' }), true);
     assert.equal(isVideoAttachment({ filename: `${H}_grid_0.webp`, content_type: 'image/webp' }), false);
+  });
+});
+
+describe('which results are 2×2 grids (one rule for the engine and Telegram)', () => {
+  const none = { videoUrl: null, videoUrls: [] };
+  test('by the action, whatever buttons the result has (V8 grids have no U1–U4)', () => {
+    for (const action of [
+      'IMAGINE',
+      'BLEND',
+      'VARIATION',
+      'REROLL',
+      'ZOOMOUT',
+      'PANLEFT',
+      'PIC_READER',
+    ] as const)
+      assert.equal(isGridResult({ action, ...none }), true, action);
+    for (const action of ['UPSCALE', 'UPSCALE_V6_2X_SUBTLE', 'DESCRIBE', 'SHORTEN', 'VIDEO'] as const)
+      assert.equal(isGridResult({ action, ...none }), false, action);
+  });
+  test('a result carrying a video is not a grid', () => {
+    assert.equal(isGridResult({ action: 'IMAGINE', videoUrl: 'https://x/v.mp4', videoUrls: [] }), false);
+    assert.equal(isGridResult({ action: 'IMAGINE', videoUrl: null, videoUrls: [{ url: 'x' }] }), false);
   });
 });
