@@ -174,7 +174,8 @@ export class ClusterSide {
       await book.forget(rec);
       await node.disown(id, accountId);
     }
-    const running = [...account.running]
+    // Results being stored too: written from here no more, the next holder recovers them.
+    const running = [...account.running, ...account.finishing]
       .map((id) => book.records.get(id))
       .filter((r): r is TaskRecord => !!r);
     // Their timers stop and nothing more is written from here; the next holder picks them up.
