@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { Gate } from '../images/gate.ts';
 import type { ImageArchive } from '../images/types.ts';
 import type { Logger } from '../log.ts';
-import { parseCustomId } from '../midjourney/index.ts';
+import { isGridResult } from '../midjourney/index.ts';
 import { replaceCdn } from './cdn.ts';
 import { DOWNLOAD_MAX_BYTES, downloadResult } from './result-download.ts';
 import type { TaskRecord } from './store.ts';
@@ -64,16 +64,6 @@ export interface ResultFilerOptions {
 }
 
 const DISCORD_CDN = /^https:\/\/(?:cdn\.discordapp\.com|media\.discordapp\.net)\//;
-
-/** True when a 2x2 grid: the result has Midjourney's U1–U4 buttons. */
-export function isGridResult(task: Task): boolean {
-  return task.buttons.some((row) =>
-    row.some((b) => {
-      const info = parseCustomId(b.custom_id);
-      return info?.action === 'UPSCALE' && info.index >= 1;
-    }),
-  );
-}
 
 /** The `ex=` time (ms) of a signed Discord link, or null when it has none. */
 export function linkExpiry(url: string | null): number | null {

@@ -37,6 +37,7 @@ export const MJ_COMMANDS = [
   { name: 'settings', id: '1000850743479255081', version: '1493662068581077053' },
   { name: 'relax', id: '972289487818334213', version: '1237876415735660573' },
   { name: 'fast', id: '972289487818334212', version: '1237876415735660572' },
+  { name: 'turbo', id: '1124132684143271996', version: '1237876415790055474' },
 ];
 
 /** What the bot remembers of a job, for tests that check who got which result. */
@@ -77,6 +78,8 @@ export interface RunningJobState {
   progressId: string | null;
   /** The next of STEPS to send (STEPS.length: the result is next). */
   step: number;
+  /** The speed as its messages say it (`fast`, `relaxed`, `turbo`): its flag, else the user's mode. */
+  speed?: string;
 }
 
 /** The bot's memory, as the sandbox persists it. */
@@ -143,6 +146,12 @@ const JOB_BUTTONS: Partial<Record<Action, { label: string; grid: boolean }>> = {
   UPSCALE_V6_2X_SUBTLE: { label: 'Upscaled (Subtle)', grid: false },
   UPSCALE_V6_2X_CREATIVE: { label: 'Upscaled (Creative)', grid: false },
 };
+
+/** How a job's messages name its speed: the prompt's flag wins over the user's mode. */
+function speedWord(prompt: string, userMode: 'fast' | 'relax' | 'turbo'): string {
+  const flag = /(?:^|\s)--(fast|relax|turbo)(?=\s|$)/i.exec(prompt)?.[1]?.toLowerCase() ?? userMode;
+  return flag === 'relax' ? 'relaxed' : flag;
+}
 
 function double(size: { width: number; height: number }): { width: number; height: number } {
   return { width: size.width * 2, height: size.height * 2 };
@@ -298,7 +307,9 @@ export function attachMidjourneyBot(discord: FakeDiscord, opts: BotOptions): Mid
       ...(failReply ? { failReply } : {}),
       progressId: null,
       step: 0,
+      speed: speedWord(prompt, extras.modeOf(ix.user.id)),
     };
+    const speed = state.speed ?? 'fast';
     const r: Running = { job, user: ix.user, progressId: state.progressId, timers: [], grid, state };
     running.set(hash, r);
     changed();
@@ -336,7 +347,7 @@ export function attachMidjourneyBot(discord: FakeDiscord, opts: BotOptions): Mid
         type: reply ? 19 : 0,
         webhook_id: MIDJOURNEY_APP_ID,
         application_id: MIDJOURNEY_APP_ID,
-        content: `**${prompt}** - ${label ? `${label} by ` : ''}${who} (fast)`,
+        content: `**${prompt}** - ${label ? `${label} by ` : ''}${who} (${speed})`,
         mentions: [userRef(ix.user)],
         attachments: parts.attachments,
         components: parts.components,
@@ -378,7 +389,7 @@ export function attachMidjourneyBot(discord: FakeDiscord, opts: BotOptions): Mid
             'image/png',
           );
           discord.editMessage(ix.channelId, msg.id, {
-            content: head(`(${pct}%) (fast)`),
+            content: head(`(${pct}%) (${speed})`),
             attachments: [preview],
           });
           progress(msg, i + 1);
