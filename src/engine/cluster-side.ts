@@ -226,7 +226,8 @@ export class ClusterSide {
       scheduler.queue.remove(id);
       await book.forget(rec);
     }
-    const running = [...account.running]
+    // Results being stored too: written from here no more, the next holder recovers them.
+    const running = [...account.running, ...account.finishing]
       .map((id) => book.records.get(id))
       .filter((r): r is TaskRecord => !!r);
     // Their timers stop and nothing more is written from here; the next holder picks them up.
