@@ -37,7 +37,7 @@ export function isFollowUp(action: Action): boolean {
   return action !== 'IMAGINE' && action !== 'DESCRIBE' && action !== 'BLEND' && action !== 'SHORTEN';
 }
 
-/** Actions whose image result is Midjourney's 2×2 grid of four pictures. */
+/** Actions whose image result is Midjourney's 2×2 grid of four pictures (SPEC §6.7.2). */
 export const GRID_ACTIONS: ReadonlySet<Action> = new Set<Action>([
   'IMAGINE',
   'BLEND',
@@ -55,3 +55,19 @@ export const GRID_ACTIONS: ReadonlySet<Action> = new Set<Action>([
   'PANDOWN',
   'PIC_READER',
 ]);
+
+/** What the grid rule reads of a finished result; the engine's task has these fields. */
+export interface ResultShape {
+  action: Action;
+  videoUrl: string | null;
+  videoUrls: readonly unknown[];
+}
+
+/**
+ * True when a finished result's image is a 2×2 grid, to be split into its four quadrants. The
+ * action decides, never the buttons: a V8/V8.1 grid has no U1–U4 (SPEC §14). A result that
+ * carries a video is not a grid whatever its action, since its image is a frame of the video.
+ */
+export function isGridResult(result: ResultShape): boolean {
+  return GRID_ACTIONS.has(result.action) && !result.videoUrl && result.videoUrls.length === 0;
+}

@@ -5,15 +5,10 @@
  */
 import sharp from 'sharp';
 import type { Task } from '../engine/task.ts';
-import { GRID_ACTIONS } from '../midjourney/actions.ts';
 import type { FrontContext } from './context.ts';
 import { fetchBytes } from './media.ts';
 
 const IMAGE_MAX = 10 * 1024 * 1024;
-
-export function isGrid(task: Task): boolean {
-  return GRID_ACTIONS.has(task.action) && !task.videoUrl && task.videoUrls.length === 0;
-}
 
 /** The grid cut into its four quarters (top left, top right, bottom left, bottom right). */
 export async function cutGrid(grid: Buffer): Promise<Buffer[]> {

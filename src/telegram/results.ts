@@ -6,7 +6,8 @@
  */
 import { z } from 'zod';
 import type { Task } from '../engine/task.ts';
-import { gridImages, isGrid } from './album.ts';
+import { isGridResult } from '../midjourney/actions.ts';
+import { gridImages } from './album.ts';
 import { OWN } from './callback-keys.ts';
 import type { FrontContext } from './context.ts';
 import type { Tr } from './i18n/index.ts';
@@ -102,7 +103,7 @@ async function sendFinal(ctx: FrontContext, task: Task, target: ResultTarget): P
     }
   }
   if (!image || !url) return [await sendLink(ctx, target, caption, url, keyboard)];
-  if (isGrid(task) && (await ctx.prefs.get(target.ownerId)).album) {
+  if (isGridResult(task) && (await ctx.prefs.get(target.ownerId)).album) {
     const ids = await sendAlbum(ctx, task, target, image.bytes, caption, keyboard);
     if (ids) return ids;
   }

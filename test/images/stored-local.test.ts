@@ -4,6 +4,7 @@ import sharp from 'sharp';
 import type { Task } from '../../src/engine/task.ts';
 import { silentLogger } from '../../src/log.ts';
 import { type Sandbox, startSandbox } from '../../src/sandbox/index.ts';
+import { type CompatTaskJson, NewApiRelay } from '../compat/clients.ts';
 import { freePort } from '../helpers/free-port.ts';
 import { button, type Service, startService } from '../helpers/service.ts';
 import { checkServing, checkStoredGrid, load, pixels } from './helpers.ts';
@@ -51,6 +52,32 @@ describe('stored results on local disk (the default)', () => {
     assert.deepEqual([img.width, img.height], [1024, 1024]);
     const quadrant = await pixels((await load(grid.imageUrls[1]?.url as string)).bytes);
     assert.ok(img.data.equals(quadrant.data), 'U2 is the grid picture 2');
+  });
+
+  test('a V8 grid (no upscale buttons, SPEC §14) is stored as four quadrants like a V7 grid, on both APIs', async () => {
+    const seedV8 = await svc.waitTask(
+      await svc.submit('/image/imagine', { prompt: 'a quiet harbour --v 8' }),
+    );
+    const ids = seedV8.buttons.flat().map((b) => b.custom_id);
+    assert.equal(
+      ids.filter((id) => id.startsWith('MJ::JOB::upsample::')).length,
+      0,
+      'the grid has no U buttons',
+    );
+    await checkStoredGrid(seedV8, svc.app.url);
+
+    const relay = new NewApiRelay(svc.app.url, '');
+    const id = String((await relay.accepted('imagine', { prompt: 'a windmill at noon --v 8.1' })).result);
+    const compat = (await relay.poll(id)) as CompatTaskJson & {
+      imageUrls: { url: string; thumbnail: string | null }[];
+    };
+    assert.equal(compat.status, 'SUCCESS', compat.failReason ?? '');
+    assert.ok(!compat.buttons.some((b) => b.customId.startsWith('MJ::JOB::upsample::')), 'no U buttons');
+    assert.equal(compat.imageUrls.length, 4, 'the /mj task has the four quadrants');
+    for (const entry of compat.imageUrls) assert.ok(entry.thumbnail, 'each with a thumbnail');
+    const same = await svc.fetchTask(id);
+    assert.deepEqual(same.imageUrls, compat.imageUrls);
+    await checkStoredGrid(same, svc.app.url);
   });
 
   test('--ar 16:9 gives a 2912×1632 grid and 1456×816 quadrants', async () => {

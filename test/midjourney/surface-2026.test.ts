@@ -5,6 +5,7 @@ import {
   classifyNotice,
   fixParameterDashes,
   isAcknowledgeButton,
+  isGridResult,
   isVideoAttachment,
   isVideoPrompt,
   parseInfo,
@@ -13,6 +14,7 @@ import {
   promptVersion,
   remixFromContent,
   remixFromSettings,
+  speedAnswer,
   videoParameters,
 } from '../../src/midjourney/index.ts';
 
@@ -66,6 +68,31 @@ describe('remix mode from /settings and /prefer remix', () => {
     assert.equal(remixFromContent('Remix mode turned on! You can disable it with /prefer remix'), true);
     assert.equal(remixFromContent('Remix mode turned off!'), false);
     assert.equal(remixFromContent('**a cat** - <@1> (fast)'), null);
+  });
+});
+
+describe('the answers to /fast, /relax, /turbo (reference §4.4)', () => {
+  const answer = (name: string, content: string) => ({ content, interaction_metadata: { id: '1', name } });
+  test('the command comes from the interaction, the outcome from "Done!"', () => {
+    assert.deepEqual(
+      speedAnswer(
+        answer(
+          'relax',
+          'Done! Your jobs now do not consume fast-hours, but might take a little longer. You can always switch back with /fast',
+        ),
+      ),
+      { command: 'relax', done: true },
+    );
+    assert.deepEqual(speedAnswer({ content: 'Done!', interaction: { id: '1', name: 'turbo' } }), {
+      command: 'turbo',
+      done: true,
+    });
+    assert.deepEqual(speedAnswer(answer('fast', 'You have no fast hours left.')), {
+      command: 'fast',
+      done: false,
+    });
+    assert.equal(speedAnswer(answer('imagine', 'Done!')), null);
+    assert.equal(speedAnswer({ content: 'Done! Your jobs now do not consume fast-hours' }), null);
   });
 });
 
@@ -213,5 +240,27 @@ describe('prompts of 2026', () => {
     assert.equal(isVideoAttachment({ filename: `${H}_0.mp4` }), true);
     assert.equal(isVideoAttachment({ filename: 'x.bin', content_type: 'video/mp4' }), true);
     assert.equal(isVideoAttachment({ filename: `${H}_grid_0.webp`, content_type: 'image/webp' }), false);
+  });
+});
+
+describe('which results are 2×2 grids (one rule for the engine and Telegram)', () => {
+  const none = { videoUrl: null, videoUrls: [] };
+  test('by the action, whatever buttons the result has (V8 grids have no U1–U4)', () => {
+    for (const action of [
+      'IMAGINE',
+      'BLEND',
+      'VARIATION',
+      'REROLL',
+      'ZOOMOUT',
+      'PANLEFT',
+      'PIC_READER',
+    ] as const)
+      assert.equal(isGridResult({ action, ...none }), true, action);
+    for (const action of ['UPSCALE', 'UPSCALE_V6_2X_SUBTLE', 'DESCRIBE', 'SHORTEN', 'VIDEO'] as const)
+      assert.equal(isGridResult({ action, ...none }), false, action);
+  });
+  test('a result carrying a video is not a grid', () => {
+    assert.equal(isGridResult({ action: 'IMAGINE', videoUrl: 'https://x/v.mp4', videoUrls: [] }), false);
+    assert.equal(isGridResult({ action: 'IMAGINE', videoUrl: null, videoUrls: [{ url: 'x' }] }), false);
   });
 });

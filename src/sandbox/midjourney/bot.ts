@@ -37,6 +37,7 @@ export const MJ_COMMANDS = [
   { name: 'settings', id: '1000850743479255081', version: '1493662068581077053' },
   { name: 'relax', id: '972289487818334213', version: '1237876415735660573' },
   { name: 'fast', id: '972289487818334212', version: '1237876415735660572' },
+  { name: 'turbo', id: '1124132684143271996', version: '1237876415790055474' },
 ];
 
 /** What the bot remembers of a job, for tests that check who got which result. */
@@ -77,6 +78,8 @@ export interface RunningJobState {
   progressId: string | null;
   /** The next of STEPS to send (STEPS.length: the result is next). */
   step: number;
+  /** The speed as its messages say it (`fast`, `relaxed`, `turbo`): its flag, else the user's mode. */
+  speed?: string;
 }
 
 /** The bot's memory, as the sandbox persists it. */
@@ -112,7 +115,8 @@ export interface MidjourneyBot {
   /** Per-user switches of the 2026 surface (remix, fast hours) and what the bot knows of a user. */
   readonly controls: BotControls;
   jobByHash(hash: string): SandboxJob | undefined;
-  stats(): { started: number; finished: number };
+  /** Jobs started and finished, and per channel the most jobs ever generating at once. */
+  stats(): { started: number; finished: number; peakRunning: Record<string, number> };
   /** Jobs whose buttons still work and jobs in flight, for the sandbox's state. */
   exportState(): BotState;
   /** Takes back an exported state: old buttons work again, jobs in flight go on. */
@@ -144,6 +148,12 @@ const JOB_BUTTONS: Partial<Record<Action, { label: string; grid: boolean }>> = {
   UPSCALE_V6_2X_CREATIVE: { label: 'Upscaled (Creative)', grid: false },
 };
 
+/** How a job's messages name its speed: the prompt's flag wins over the user's mode. */
+function speedWord(prompt: string, userMode: 'fast' | 'relax' | 'turbo'): string {
+  const flag = /(?:^|\s)--(fast|relax|turbo)(?=\s|$)/i.exec(prompt)?.[1]?.toLowerCase() ?? userMode;
+  return flag === 'relax' ? 'relaxed' : flag;
+}
+
 function double(size: { width: number; height: number }): { width: number; height: number } {
   return { width: size.width * 2, height: size.height * 2 };
 }
@@ -166,7 +176,13 @@ export function attachMidjourneyBot(discord: FakeDiscord, opts: BotOptions): Mid
   const running = new Map<string, Running>();
   const inpaintTokens = new Map<string, { ix: InteractionContext; parent: SandboxJob }>();
   const counters = { started: 0, finished: 0 };
-  const changed = () => opts.onChange?.();
+  const peaks = new Map<string, number>();
+  const changed = () => {
+    const now = new Map<string, number>();
+    for (const r of running.values()) now.set(r.job.channelId, (now.get(r.job.channelId) ?? 0) + 1);
+    for (const [c, n] of now) if (n > (peaks.get(c) ?? 0)) peaks.set(c, n);
+    opts.onChange?.();
+  };
   /** Keeps a job (its buttons can be pressed later); the oldest finished ones are forgotten. */
   const remember = (job: SandboxJob) => {
     jobs.set(job.hash, job);
@@ -298,7 +314,9 @@ export function attachMidjourneyBot(discord: FakeDiscord, opts: BotOptions): Mid
       ...(failReply ? { failReply } : {}),
       progressId: null,
       step: 0,
+      speed: speedWord(prompt, extras.modeOf(ix.user.id)),
     };
+    const speed = state.speed ?? 'fast';
     const r: Running = { job, user: ix.user, progressId: state.progressId, timers: [], grid, state };
     running.set(hash, r);
     changed();
@@ -336,7 +354,7 @@ export function attachMidjourneyBot(discord: FakeDiscord, opts: BotOptions): Mid
         type: reply ? 19 : 0,
         webhook_id: MIDJOURNEY_APP_ID,
         application_id: MIDJOURNEY_APP_ID,
-        content: `**${prompt}** - ${label ? `${label} by ` : ''}${who} (fast)`,
+        content: `**${prompt}** - ${label ? `${label} by ` : ''}${who} (${speed})`,
         mentions: [userRef(ix.user)],
         attachments: parts.attachments,
         components: parts.components,
@@ -378,7 +396,7 @@ export function attachMidjourneyBot(discord: FakeDiscord, opts: BotOptions): Mid
             'image/png',
           );
           discord.editMessage(ix.channelId, msg.id, {
-            content: head(`(${pct}%) (fast)`),
+            content: head(`(${pct}%) (${speed})`),
             attachments: [preview],
           });
           progress(msg, i + 1);
@@ -857,7 +875,7 @@ export function attachMidjourneyBot(discord: FakeDiscord, opts: BotOptions): Mid
     },
     controls: extras.controls,
     jobByHash: (hash) => jobs.get(hash),
-    stats: () => ({ ...counters }),
+    stats: () => ({ ...counters, peakRunning: Object.fromEntries(peaks) }),
     exportState: () => ({
       jobs: [...jobs.values()].slice(-PERSISTED_JOBS),
       running: [...running.values()].map((r) => r.state),

@@ -1,6 +1,7 @@
 /**
  * The sandbox bot's 2026 surface (SPEC §14) beside its classic jobs: `/shorten` and its picks,
- * `/info`, `/settings` with remix, `/relax` and `/fast`, the seed DM for a ✉️ reaction, remix
+ * `/info`, `/settings` with remix, `/fast`, `/relax` and `/turbo` (each user's mode, which a job
+ * without a speed flag runs in), the seed DM for a ✉️ reaction, remix
  * forms for V / Vary / pan / reroll / Animate, the video buttons, describe's Retry and Imagine
  * all, and the moderation switches (`--fail Pending mod message`, `--fail Blocked <n> <unit>`)
  * with their effects: a pending notice until acknowledged, a block until it ends.
@@ -81,6 +82,14 @@ const UNIT_MS: Record<string, number> = {
   week: 604_800_000,
 };
 
+/** What Midjourney answers to `/fast`, `/relax`, `/turbo` (reference §4.4 quotes `/relax`'s). */
+const MODE_ANSWERS = {
+  fast: 'Done! Your jobs will now use fast-hours. You can always switch back with /relax',
+  relax:
+    'Done! Your jobs now do not consume fast-hours, but might take a little longer. You can always switch back with /fast',
+  turbo: 'Done! Your jobs will now run in turbo mode, at twice the fast-hour cost. Switch back with /fast',
+} as const;
+
 const btn = (custom_id: string, label: string | undefined, extra: Record<string, unknown> = {}) => ({
   type: 2,
   style: 2,
@@ -105,6 +114,8 @@ function fiveShorter(prompt: string): string[] {
 export function attachExtras(kit: BotKit): {
   handle(ix: InteractionContext): boolean;
   failSwitch(ix: InteractionContext, title: string): boolean;
+  /** The speed a user's job without a flag runs in. */
+  modeOf(userId: string): 'fast' | 'relax' | 'turbo';
   controls: BotControls;
 } {
   const users = new Map<string, UserState>();
@@ -289,15 +300,12 @@ export function attachExtras(kit: BotKit): {
     });
   };
 
-  const setMode = (ix: InteractionContext, mode: 'fast' | 'relax') => {
+  const setMode = (ix: InteractionContext, mode: 'fast' | 'relax' | 'turbo') => {
     state(ix.user.id).mode = mode;
     discord.postMessage(ix.channelId, {
       ...base(ix, mode),
       flags: 64,
-      content:
-        mode === 'relax'
-          ? 'Done! Your jobs now do not consume fast-hours, but might take a little longer. You can always switch back with /fast'
-          : 'Done! Switched to Fast mode. You can always switch back with /relax',
+      content: MODE_ANSWERS[mode],
     });
   };
 
@@ -509,7 +517,7 @@ export function attachExtras(kit: BotKit): {
       ).find((o) => o.name === 'prompt')?.value;
       if (name === 'info') info(ix);
       else if (name === 'settings') settings(ix);
-      else if (name === 'relax' || name === 'fast') setMode(ix, name);
+      else if (name === 'relax' || name === 'fast' || name === 'turbo') setMode(ix, name);
       else if (name === 'shorten') {
         const prompt = String(option ?? '').trim();
         if (!prompt) kit.errorEmbed(ix, 'Empty prompt', 'Please provide a prompt.');
@@ -530,6 +538,7 @@ export function attachExtras(kit: BotKit): {
   return {
     handle,
     failSwitch,
+    modeOf: (userId) => state(userId).mode,
     controls: {
       setRemix: (userId, on) => {
         state(userId).remix = on;
