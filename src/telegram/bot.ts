@@ -106,6 +106,7 @@ export function createTelegramFront(opts: TelegramFrontOptions): TelegramFront {
 
   const sender = new Sender((method, payload) => counted(method, payload), logger, timing.pacing);
   const running = new Set<Promise<unknown>>();
+  const cluster = opts.cluster ? new TelegramCluster({ ...opts.cluster, logger: opts.logger }) : undefined;
   const ctx: FrontContext = {
     engine,
     sender,
@@ -115,7 +116,7 @@ export function createTelegramFront(opts: TelegramFrontOptions): TelegramFront {
     token,
     apiRoot,
     keys: new CallbackKeys(kv, logger),
-    jobs: new UserJobs(engine, kv, logger),
+    jobs: new UserJobs(engine, kv, logger, cluster),
     access: new Access(config),
     prefs: new UserPrefs(kv, logger),
     history: new History(kv, logger),
@@ -135,7 +136,6 @@ export function createTelegramFront(opts: TelegramFrontOptions): TelegramFront {
       void p.finally(() => running.delete(p));
     },
   };
-  const cluster = opts.cluster ? new TelegramCluster({ ...opts.cluster, logger: opts.logger }) : undefined;
   const webhookConfig = config.webhook;
   const duty = cluster
     ? new BotDuty({
@@ -164,7 +164,7 @@ export function createTelegramFront(opts: TelegramFrontOptions): TelegramFront {
     taskOfMessage: (chatId, messageId) =>
       (tracker ?? duty?.current ?? new ProgressTracker(ctx)).taskOfMessage(chatId, messageId),
   };
-  const messages = new MessageHandler(ctx);
+  const messages = new MessageHandler(ctx, cluster);
 
   /** An update from the webhook or the cluster's poller: claimed cluster-wide, then routed. */
   async function admit(update: { update_id: number }): Promise<void> {

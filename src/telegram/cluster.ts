@@ -9,6 +9,8 @@ import { createClient } from '@redis/client';
 import type { TaskOrigin } from '../engine/api.ts';
 import { Leases, type RedisClient } from '../engine/leases.ts';
 import type { Logger } from '../log.ts';
+import type { SharedJobLists } from './jobs.ts';
+import type { SharedAlbums } from './media-groups.ts';
 
 export type TelegramOrigin = Extract<TaskOrigin, { kind: 'telegram' }>;
 
@@ -32,8 +34,15 @@ export interface BotRole {
 
 /** How long an update's claim is kept: Telegram keeps unconfirmed updates for a day. */
 const CLAIM_S = 24 * 60 * 60;
+/** A user's job list lapses this long after its last change (a list left by a lost Redis write). */
+const JOBS_TTL_S = 7 * 24 * 60 * 60;
 
-export class TelegramCluster {
+/** Redis's own clock, in ms, inside a script (the instances' clocks may differ). */
+const NOW = `local t = redis.call('time') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
+const ALBUM_ADD = `redis.call('rpush', KEYS[1], ARGV[1]) redis.call('pexpire', KEYS[1], 60000) ${NOW} redis.call('set', KEYS[2], now, 'px', 60000) return 1`;
+const ALBUM_TAKE = `local last = redis.call('get', KEYS[2]) if not last then return false end ${NOW} local left = tonumber(last) + tonumber(ARGV[1]) - now if left > 0 then return left end local items = redis.call('lrange', KEYS[1], 0, -1) redis.call('del', KEYS[1], KEYS[2]) return items`;
+
+export class TelegramCluster implements SharedJobLists, SharedAlbums {
   private readonly redis: RedisClient;
   private readonly sub: RedisClient;
   private readonly log: Logger;
@@ -153,6 +162,45 @@ export class TelegramCluster {
       if (origin) out.set(id, origin);
     }
     return out;
+  }
+
+  async jobIds(userId: number): Promise<string[]> {
+    return this.redis.zRange(this.key(`jobs:${userId}`), 0, -1);
+  }
+
+  async addJob(userId: number, taskId: string): Promise<void> {
+    const key = this.key(`jobs:${userId}`);
+    await this.redis
+      .multi()
+      .zAdd(key, { score: Date.now(), value: taskId }, { condition: 'NX' })
+      .expire(key, JOBS_TTL_S)
+      .exec();
+  }
+
+  async removeJobs(userId: number, taskIds: string[]): Promise<void> {
+    if (taskIds.length > 0) await this.redis.zRem(this.key(`jobs:${userId}`), taskIds);
+  }
+
+  async addPart(key: string, json: string): Promise<void> {
+    await this.redis.eval(ALBUM_ADD, {
+      keys: [this.key(`album:${key}`), this.key(`album-at:${key}`)],
+      arguments: [json],
+    });
+  }
+
+  async takeParts(key: string, quietMs: number): Promise<string[] | number | null> {
+    const got = await this.redis.eval(ALBUM_TAKE, {
+      keys: [this.key(`album:${key}`), this.key(`album-at:${key}`)],
+      arguments: [String(quietMs)],
+    });
+    if (typeof got === 'number') return got;
+    return Array.isArray(got) ? got.map(String) : null;
+  }
+
+  /** A key of this bot; the front handles updates only once started, so the bot is known. */
+  private key(name: string): string {
+    if (!this.prefix) throw new Error('the Telegram cluster is not started');
+    return `${this.prefix}${name}`;
   }
 
   private onRegistered(raw: string): void {

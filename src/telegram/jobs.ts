@@ -1,7 +1,8 @@
 /**
  * Each user's unfinished jobs (for `/jobs`, `/cancel` and `maxJobsPerUser`), kept in memory and
  * mirrored to the store so that a restart still knows them. The engine stays the truth: ids whose
- * task has ended or vanished are pruned whenever the list is read.
+ * task has ended or vanished are pruned whenever the list is read. In a cluster the lists live in
+ * Redis alone ({@link SharedJobLists}): any instance may take a user's next request.
  */
 import { z } from 'zod';
 import type { EngineApi } from '../engine/api.ts';
@@ -10,6 +11,14 @@ import type { Logger } from '../log.ts';
 import { type KeyValue, readKey, writeKey } from './kv.ts';
 
 const listSchema = z.array(z.string());
+
+/** Per-user lists that every instance reads and changes in place (no read-modify-write). */
+export interface SharedJobLists {
+  /** Oldest first. */
+  jobIds(userId: number): Promise<string[]>;
+  addJob(userId: number, taskId: string): Promise<void>;
+  removeJobs(userId: number, taskIds: string[]): Promise<void>;
+}
 
 export class UserJobs {
   private readonly byUser = new Map<number, string[]>();
@@ -20,6 +29,7 @@ export class UserJobs {
     private readonly engine: EngineApi,
     private readonly kv: KeyValue,
     private readonly logger: Logger,
+    private readonly shared?: SharedJobLists,
   ) {}
 
   private load(userId: number): Promise<void> {
@@ -42,6 +52,7 @@ export class UserJobs {
 
   /** The user's unfinished tasks, oldest first (ended ones are forgotten on the way). */
   async list(userId: number): Promise<Task[]> {
+    if (this.shared) return this.listShared(userId, this.shared);
     await this.load(userId);
     const ids = [...(this.byUser.get(userId) ?? [])];
     const tasks: Task[] = [];
@@ -86,6 +97,10 @@ export class UserJobs {
   }
 
   add(userId: number, taskId: string): void {
+    if (this.shared) {
+      this.shared.addJob(userId, taskId).catch((err: Error) => this.sharedFailed(err));
+      return;
+    }
     const ids = this.byUser.get(userId) ?? [];
     if (ids.includes(taskId)) return;
     ids.push(taskId);
@@ -94,6 +109,10 @@ export class UserJobs {
   }
 
   remove(userId: number, taskId: string): void {
+    if (this.shared) {
+      this.shared.removeJobs(userId, [taskId]).catch((err: Error) => this.sharedFailed(err));
+      return;
+    }
     const ids = this.byUser.get(userId);
     if (!ids?.includes(taskId)) return;
     this.byUser.set(
@@ -101,6 +120,29 @@ export class UserJobs {
       ids.filter((id) => id !== taskId),
     );
     void this.load(userId).then(() => this.persist(userId));
+  }
+
+  private async listShared(userId: number, shared: SharedJobLists): Promise<Task[]> {
+    let ids: string[];
+    try {
+      ids = await shared.jobIds(userId);
+    } catch (err) {
+      this.sharedFailed(err as Error);
+      return [];
+    }
+    const tasks: Task[] = [];
+    const gone: string[] = [];
+    for (const id of ids) {
+      const task = await this.engine.get(id).catch(() => undefined);
+      if (task && !isTerminal(task.status)) tasks.push(task);
+      else gone.push(id);
+    }
+    if (gone.length > 0) shared.removeJobs(userId, gone).catch((err: Error) => this.sharedFailed(err));
+    return tasks;
+  }
+
+  private sharedFailed(err: Error): void {
+    this.logger.error({ err: err.message }, 'telegram job list in Redis not reached');
   }
 
   /** The user's most recent unfinished job id. */

@@ -16,6 +16,7 @@ import {
   startSandboxProcess,
   waitFor,
 } from '../helpers/processes.ts';
+import { png } from '../telegram/helpers.ts';
 
 const TTL = 3000;
 /** Slow enough that a job is still running after a holder's death and its lease's lapse. */
@@ -289,7 +290,7 @@ describe('Telegram in a cluster, webhook (SPEC §13): every instance takes updat
     });
     await new Promise<void>((r) => lb.listen(0, '127.0.0.1', () => r()));
     lbUrl = `http://127.0.0.1:${(lb.address() as AddressInfo).port}/tg/hook`;
-    c = await startCluster(['w1', 'w2', 'w3'], () => ({ webhook: { url: lbUrl } }));
+    c = await startCluster(['w1', 'w2', 'w3'], () => ({ webhook: { url: lbUrl }, maxJobsPerUser: 1 }));
     order = [...c.instances.entries()];
   });
 
@@ -334,5 +335,37 @@ describe('Telegram in a cluster, webhook (SPEC §13): every instance takes updat
     );
     assert.equal(c.tg.callsOf('getUpdates').length, 0, 'nobody polls with a webhook');
     assert.equal((await c.sandbox.stats()).jobs, chats.length, 'the redelivered update started one job');
+  });
+
+  test('an album whose photos reach different instances is one blend; a second job through another instance counts against maxJobsPerUser', async () => {
+    const jobsBefore = (await c.sandbox.stats()).jobs;
+    const u = c.tg.user(9201);
+    const delivered = c.tg.webhookDeliveries.length;
+    c.tg.sendAlbum({ from: u, images: [png('al1'), png('al2'), png('al3')], caption: '/blend' });
+    await c.tg.waitFor(() => c.tg.webhookDeliveries.length === delivered + 3, 30_000, 'the album delivered');
+    const parts = c.tg.webhookDeliveries.slice(delivered).map((d) => d.updateId);
+    const receivers = new Set(
+      [...handledBy].filter(([, ids]) => ids.some((id) => parts.includes(id))).map(([name]) => name),
+    );
+    assert.equal(receivers.size, 3, 'each photo of the album went to another instance');
+    await c.tg.waitFor(() => c.tg.callsOf('sendPhoto', u.id).some((x) => x.ok), 90_000, 'the blend’s result');
+    assert.equal(sentTo(c.tg, u.id).messages.length, 1, 'one status message, no refusal');
+    assert.equal(sentTo(c.tg, u.id).photos.length, 1);
+    assert.equal((await c.sandbox.stats()).jobs, jobsBefore + 1, 'one blend of three photos');
+
+    // maxJobsPerUser is 1: the second prompt lands on another instance while the first runs.
+    const w = c.tg.user(9202);
+    const at = c.tg.webhookDeliveries.length;
+    c.tg.sendText({ from: w, text: 'a first heron' });
+    await c.tg.waitFor(() => c.tg.webhookDeliveries.length === at + 1, 30_000, 'the first prompt delivered');
+    await c.tg.waitFor(() => sentTo(c.tg, w.id).messages.length === 1, 30_000, 'its status message');
+    c.tg.sendText({ from: w, text: 'a second heron' });
+    await c.tg.waitFor(
+      () => c.tg.botMessages(w.id).find((m) => /limit of unfinished jobs \(1\)/.test(m.text ?? '')),
+      30_000,
+      'the refusal of the second job',
+    );
+    await waitFinal(c.tg, c.instances, w.id, 'a first heron');
+    assert.equal((await c.sandbox.stats()).jobs, jobsBefore + 2, 'the second prompt started nothing');
   });
 });

@@ -6,7 +6,7 @@
 import type { BlendDimensions } from '../../engine/api.ts';
 import type { FrontContext } from '../context.ts';
 import type { Tr } from '../i18n/index.ts';
-import { MediaGroups } from '../media-groups.ts';
+import { MediaGroups, type SharedAlbums } from '../media-groups.ts';
 import { helpText } from '../texts.ts';
 import { type Command, type ImageRef, imageOf, isGroup, parseCommand, type TgMessage } from '../updates.ts';
 import { showAccounts, showQueue } from './admin.ts';
@@ -26,10 +26,24 @@ const DIMENSIONS: Record<string, BlendDimensions> = {
 export class MessageHandler {
   private readonly albums: MediaGroups<TgMessage>;
 
-  constructor(private readonly ctx: FrontContext) {
-    this.albums = new MediaGroups(ctx.timing.mediaGroupMs, (items) => {
-      ctx.spawn('album', () => this.onAlbum(items));
-    });
+  /** `albums`: in a cluster, where the parts of an album meet whichever instance got them. */
+  constructor(
+    private readonly ctx: FrontContext,
+    albums?: SharedAlbums,
+  ) {
+    const shared = albums
+      ? {
+          albums,
+          onError: (err: Error) => ctx.logger.error({ err: err.message }, 'album parts in Redis not reached'),
+        }
+      : undefined;
+    this.albums = new MediaGroups(
+      ctx.timing.mediaGroupMs,
+      (items) => {
+        ctx.spawn('album', () => this.onAlbum(items));
+      },
+      shared,
+    );
   }
 
   stop(): void {
