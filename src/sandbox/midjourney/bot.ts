@@ -92,28 +92,14 @@ export function attachMidjourneyBot(discord: FakeDiscord, opts: BotOptions): Mid
   const { flags: f, jobs, running } = core;
   const runner = createJobRunner(core, opts);
   const starter = createPromptStarter(core, runner, (ix, title) => extras.failSwitch(ix, title));
-  const describe = describeImage.bind(null, core);
-  const extras = attachExtras({
-    discord,
-    jobs,
-    ms: core.ms,
-    later: (delay, fn) => {
-      core.later(null, delay, fn);
-    },
-    shortId: core.shortId,
-    runJob: (ix, prompt, label, grid, reply) => runner.runJob(ix, { prompt, label, grid, reply }),
-    startFromPrompt: starter.startFromPrompt,
-    errorEmbed: (ix, title, description, color) => core.errorEmbed(ix, title, description, color),
-    describe,
-    dmChannelFor: opts.dmChannelFor,
-  });
+  const extras = attachExtras(core, runner, starter, opts.dmChannelFor);
   const forms = attachClassicForms(core, runner, starter);
 
   discord.onInteraction((ix) => {
     if (ix.applicationId !== MIDJOURNEY_APP_ID) return;
     if (extras.handle(ix)) return;
     if (ix.type === 2) {
-      if (!starter.onCommand(ix) && ix.data.name === 'describe') describe(ix);
+      if (!starter.onCommand(ix) && ix.data.name === 'describe') describeImage(core, ix);
       return;
     }
     if (ix.type === 3) {

@@ -1,11 +1,15 @@
 /**
  * `/describe` as Midjourney answers it (reference §4.4): a message with the image first, then the
  * same message edited to four numbered prompts with the PicReader buttons. The prompts follow
- * from the image's bytes, so the same picture is described the same way.
+ * from the image's bytes, so the same picture is described the same way. Also the 2026 buttons
+ * under it (SPEC §14): Retry describes again, Imagine all imagines every prompt.
  */
 import { randomUUID } from 'node:crypto';
+import type { CustomIdInfo } from '../../midjourney/custom-ids.ts';
 import { MIDJOURNEY_APP_ID } from '../../midjourney/ids.ts';
 import type { InteractionContext } from '../discord/api.ts';
+import { renderImage } from '../png.ts';
+import type { PromptStarter } from './commands.ts';
 import type { BotCore } from './core.ts';
 import { describeRows, interactionStamps, MJ_USER } from './messages.ts';
 
@@ -66,4 +70,37 @@ export function describeImage(core: BotCore, ix: InteractionContext): void {
       );
     }),
   );
+}
+
+/** Retry and Imagine all under a describe result; false for other buttons. */
+export function pressDescribeButton(
+  core: BotCore,
+  starter: PromptStarter,
+  ix: InteractionContext,
+  info: CustomIdInfo,
+): boolean {
+  if (info.action === 'DESCRIBE') {
+    // Retry: describe the same picture again.
+    const url = ix.message?.embeds?.[0]?.image?.url ?? '';
+    const bytes = renderImage({ seed: url + Date.now(), step: 100, width: 64, height: 64 });
+    describeImage(core, {
+      ...ix,
+      data: { ...ix.data, name: 'describe' },
+      files: [{ id: '0', filename: 'retry.png', bytes, contentType: 'image/png' }],
+    });
+    return true;
+  }
+  if (info.action === 'PIC_READER' && info.index === 0) {
+    // Imagine all: one job per described prompt, all answering this one click.
+    const desc = ix.message?.embeds?.[0]?.description ?? '';
+    for (const p of desc
+      .split(/[0-9]\uFE0F?\u20E3/u)
+      .slice(1)
+      .map((x) => x.trim())
+      .filter(Boolean)) {
+      starter.startFromPrompt({ ...ix, data: { ...ix.data, name: 'imagine' } }, p, '', true);
+    }
+    return true;
+  }
+  return false;
 }
