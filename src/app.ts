@@ -96,6 +96,7 @@ export async function startApp(input: Config, opts: AppOptions): Promise<App> {
       concurrency: 3,
       timeoutMinutes: 10,
       relaxWhenFastRunsOut: true,
+      remixAutoSubmit: false,
     }));
     config = { ...config, accounts, proxy: sandbox.proxy };
     logger.warn(

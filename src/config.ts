@@ -28,6 +28,11 @@ const accountSchema = z.strictObject({
     .default(10),
   /** Out of fast hours: switch the account to relax mode instead of failing (SPEC §14). */
   relaxWhenFastRunsOut: z.boolean().default(true),
+  /**
+   * With remix on, V / reroll / pan on `/mj` run at once with the parent's prompt instead of
+   * answering code 21 for a form (SPEC §12.2, mj-plus's `remix-auto-submit`).
+   */
+  remixAutoSubmit: z.boolean().default(false),
 });
 
 const proxySchema = z.strictObject({

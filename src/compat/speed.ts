@@ -1,7 +1,9 @@
 /**
  * The speed prefixes `/mj-fast`, `/mj-relax`, `/mj-turbo` (SPEC §12.1): a new job's prompt gets
- * Midjourney's `--fast` / `--relax` / `--turbo` unless it already names a speed. Follow-ups run in
- * the speed of their parent, so they are left alone.
+ * Midjourney's `--fast` / `--relax` / `--turbo` unless it already names a speed, and the job
+ * carries the speed to the engine, which switches the account's mode first for the jobs that
+ * have no prompt to carry it (blend, describe). Follow-ups run in the speed of their parent, so
+ * they are left alone.
  */
 
 export type Speed = 'fast' | 'relax' | 'turbo';

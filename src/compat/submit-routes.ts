@@ -46,9 +46,22 @@ function commonOf(b: { notifyHook?: string | null; state?: string | null }): Com
   };
 }
 
-/** Whether the account has Midjourney's remix on (reported by the engine once it knows). */
-function remixOn(engine: EngineApi, accountId: string | null): boolean {
-  return engine.health().accounts.find((a) => a.id === accountId)?.remix === true;
+/** A new job's common inputs, with the speed of the mount it came through (SPEC §12.1). */
+function newJobOf(
+  b: { notifyHook?: string | null; state?: string | null },
+  speed: Speed | null,
+): CommonInput {
+  return { ...commonOf(b), ...(speed ? { speed } : {}) };
+}
+
+/**
+ * Whether a remixable click must wait for its form (code 21): the account has Midjourney's remix
+ * on (reported by the engine once it knows) and does not answer remix forms by itself
+ * (`accounts[].remixAutoSubmit`: the engine then fills in the parent's prompt).
+ */
+function remixForm(engine: EngineApi, accountId: string | null): boolean {
+  const account = engine.health().accounts.find((a) => a.id === accountId);
+  return account?.remix === true && account.remixAutoSubmit !== true;
 }
 
 /** The text Midjourney's form would be pre-filled with (`properties.finalPrompt` of code 21). */
@@ -75,7 +88,7 @@ async function press(
   const info = parseCustomId(customId);
   if (!info)
     throw new CompatError(CODE.INVALID, `customId ${customId} is not a Midjourney button we can press`);
-  const remix = REMIXABLE_ACTIONS.has(info.action) && remixOn(engine, parent.discordId);
+  const remix = REMIXABLE_ACTIONS.has(info.action) && remixForm(engine, parent.discordId);
   const input = { taskId: parent.id, customId, ...commonOf(b) };
   if (info.step !== 'click' || remix) {
     const parked = await viaEngine(() => engine.prepare(input));
@@ -132,7 +145,7 @@ async function video(
         ...(b.endImage ? { endImage: b.endImage } : {}),
         ...(b.loop ? { loop: true } : {}),
         ...(b.batchSize ? { batchSize: b.batchSize } : {}),
-        ...commonOf(b),
+        ...newJobOf(b, speed),
       }),
     prompt,
   );
@@ -156,7 +169,7 @@ export function submitRoutes(engine: EngineApi): Route[] {
           const prompt = withSpeed(b.prompt, r.speed);
           const bot = b.botType === 'NIJI_JOURNEY' ? 'niji' : 'midjourney';
           const task = await viaEngine(
-            () => engine.imagine({ prompt, images: b.base64Array ?? [], bot, ...commonOf(b) }),
+            () => engine.imagine({ prompt, images: b.base64Array ?? [], bot, ...newJobOf(b, r.speed) }),
             prompt,
           );
           return accepted(engine, task);
@@ -225,7 +238,8 @@ export function submitRoutes(engine: EngineApi): Route[] {
         POST: async (r) => {
           const b = parseBody(describeSchema, await r.body());
           const image = (b.base64 || b.link) as string;
-          return accepted(engine, await viaEngine(() => engine.describe({ image, ...commonOf(b) })));
+          const task = await viaEngine(() => engine.describe({ image, ...newJobOf(b, r.speed) }));
+          return accepted(engine, task);
         },
       },
     },
@@ -238,7 +252,7 @@ export function submitRoutes(engine: EngineApi): Route[] {
             engine.blend({
               images: b.base64Array,
               ...(b.dimensions ? { dimensions: b.dimensions } : {}),
-              ...commonOf(b),
+              ...newJobOf(b, r.speed),
             }),
           );
           return accepted(engine, task);
@@ -251,9 +265,11 @@ export function submitRoutes(engine: EngineApi): Route[] {
         POST: async (r) => {
           const b = parseBody(shortenSchema, await r.body());
           const bot = b.botType === 'NIJI_JOURNEY' ? 'niji' : 'midjourney';
+          // The flag stays in the shortened prompts, so the imagines picked from them keep the speed.
+          const prompt = withSpeed(b.prompt, r.speed);
           const task = await viaEngine(
-            () => engine.shorten({ prompt: b.prompt, bot, ...commonOf(b) }),
-            b.prompt,
+            () => engine.shorten({ prompt, bot, ...newJobOf(b, r.speed) }),
+            prompt,
           );
           return accepted(engine, task);
         },

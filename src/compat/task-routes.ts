@@ -23,6 +23,7 @@ function compatAccount(a: AccountHealth): Record<string, unknown> {
     fastTimeRemaining: extra.fastTimeRemaining ?? null,
     subscribePlan: extra.subscription ?? null,
     remix: extra.remix ?? null,
+    remixAutoSubmit: extra.remixAutoSubmit === true,
     pausedUntil: extra.pausedUntil ?? null,
     properties: { disabledReason: a.reason },
   };

@@ -1,8 +1,8 @@
 /**
  * What an account hears from Midjourney beside its jobs (SPEC §14): `/info` at start and every
  * 30 minutes (speed mode, fast hours, plan), `/settings` (remix), the moderation notice pressed
- * away with `Acknowledge`, timed blocks that pause the account, the switch to relax mode when fast
- * hours run out, and the seed DMs.
+ * away with `Acknowledge`, timed blocks that pause the account, the answers to the speed-mode
+ * switches of {@link SpeedModes}, and the seed DMs.
  */
 import { nonce as newNonce } from '../discord/snowflake.ts';
 import type { DiscordMessage } from '../discord/types.ts';
@@ -19,9 +19,11 @@ import {
   remixFromContent,
   remixFromSettings,
   SEED_EMOJI,
+  speedAnswer,
 } from '../midjourney/index.ts';
 import type { Account } from './account.ts';
 import { EngineError } from './errors.ts';
+import { SpeedModes } from './speed-modes.ts';
 import type { TaskRecord } from './store.ts';
 import type { CommandTable } from './submit.ts';
 
@@ -34,6 +36,8 @@ export interface AccountCareOptions {
   blockScale: number;
   /** How long a seed DM may take. */
   seedTimeoutMs: number;
+  /** How long a speed-mode switch waits for Midjourney's answer (default 5 s). */
+  modeAnswerMs?: number;
 }
 
 interface SeedWait {
@@ -49,10 +53,17 @@ export class AccountCare {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly acknowledged = new Set<string>();
   private readonly seeds = new Set<SeedWait>();
-  private readonly relaxing = new Set<string>();
   private readonly seedReads = new Map<string, Promise<string>>();
+  /** The accounts' speed modes (SPEC §12.1): switched for the jobs that need it. */
+  readonly speeds: SpeedModes;
 
-  constructor(private readonly opts: AccountCareOptions) {}
+  constructor(private readonly opts: AccountCareOptions) {
+    this.speeds = new SpeedModes({
+      commands: opts.commands,
+      logger: opts.logger,
+      answerMs: opts.modeAnswerMs ?? 5000,
+    });
+  }
 
   /** The account is ready: ask `/info` and `/settings` now (once per session start) and then on schedule. */
   onReady(account: Account): void {
@@ -92,25 +103,6 @@ export class AccountCare {
     }
   }
 
-  /** Switches the account to relax mode (fast hours gone); true once Discord took the command. */
-  async switchToRelax(account: Account): Promise<boolean> {
-    if (this.relaxing.has(account.id)) return true;
-    this.relaxing.add(account.id);
-    try {
-      await account.interact(
-        plainCommandPayload(this.ctx(account, MIDJOURNEY_APP_ID), this.opts.commands.get('relax'), 'relax'),
-      );
-      account.info = { ...account.info, mode: 'relax' };
-      this.opts.logger.warn({ account: account.id }, 'fast hours ran out: account switched to relax mode');
-      return true;
-    } catch (err) {
-      this.opts.logger.warn({ account: account.id, err: (err as Error).message }, '/relax failed');
-      return false;
-    } finally {
-      this.relaxing.delete(account.id);
-    }
-  }
-
   /**
    * Looks at a Midjourney message of the account (its channel or a DM) before task matching.
    * Returns true when the message was only for the account (info, settings, seed DM): no task
@@ -125,8 +117,13 @@ export class AccountCare {
       account.info = { ...account.info, ...info };
       this.opts.logger.info({ account: account.id, ...info }, 'account info');
       if (info.fastTimeRemaining === 0 && info.mode === 'fast' && account.config.relaxWhenFastRunsOut) {
-        void this.switchToRelax(account);
+        void this.speeds.relaxInstead(account);
       }
+      return true;
+    }
+    const mode = speedAnswer(msg);
+    if (mode) {
+      this.speeds.heard(account, mode);
       return true;
     }
     const remix = remixFromSettings(msg) ?? remixFromContent(msg.content ?? '');

@@ -175,6 +175,7 @@ export class Account extends EventEmitter<AccountEvents> {
     if (this.info.subscription) h.subscription = this.info.subscription;
     if (this.pausedUntil !== null) h.pausedUntil = Math.ceil(this.pausedUntil / 1000);
     if (this.remix !== undefined) h.remix = this.remix;
+    if (this.config.remixAutoSubmit) h.remixAutoSubmit = true;
     return h;
   }
 

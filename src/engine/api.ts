@@ -27,6 +27,12 @@ export interface CommonInput {
   shortId?: boolean;
   data?: unknown;
   origin?: TaskOrigin;
+  /**
+   * The speed the job runs in (SPEC §12.1): when its prompt carries no `--fast`/`--relax`/`--turbo`
+   * (blend, describe), the account is switched to it first. Follow-ups ignore it: they run in
+   * their parent's.
+   */
+  speed?: 'fast' | 'relax' | 'turbo';
 }
 
 /** Which Midjourney bot runs a task (SPEC §14). */
@@ -97,6 +103,8 @@ export interface AccountHealth {
   pausedUntil?: number;
   /** Remix mode of the account, once known: V / Vary / pan / reroll then open a form first. */
   remix?: boolean;
+  /** `accounts[].remixAutoSubmit`: on `/mj`, a remix form is answered with the parent's prompt at once. */
+  remixAutoSubmit?: boolean;
 }
 
 export interface Health {

@@ -42,6 +42,7 @@ import type { EngineMetrics } from './metrics.ts';
 import { AWAITING_MODAL, followUpPrompt, isAwaitingModal } from './modal-tasks.ts';
 import { ResultFiler, type ResultFilerOptions } from './results-store.ts';
 import { Scheduler } from './scheduler.ts';
+import { relaxFallback } from './speed-modes.ts';
 import type { TaskRecord, TaskStore } from './store.ts';
 import { CommandTable, clickCancel, ModalWaiters, type SubmitContext, submitTask } from './submit.ts';
 import { pruneSummaries, SUMMARY_SWEEP_MS } from './summaries.ts';
@@ -138,6 +139,7 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
       fetchImage: opts.fetchImage,
       logger: this.log,
       modals: new ModalWaiters(opts.modalTimeoutMs ?? 60_000),
+      speeds: this.care.speeds,
       mutate,
       parentOf: (rec) => this.parentOf(rec),
     };
@@ -149,7 +151,12 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
       requeue: (rec, account) => this.scheduler.requeue(rec, account),
       disableAccount: (account, reason) => account.disable(reason),
       clickCancel: (rec, account) => clickCancel(this.submitCtx, rec, account),
-      relaxFallback: (rec, account) => this.relaxFallback(rec, account),
+      relaxFallback: (rec, account) =>
+        relaxFallback(this.care.speeds, rec, account, {
+          fail: (r, reason) => void this.fail(r, reason),
+          requeue: (r, a) => this.scheduler.requeue(r, a),
+          drain: () => this.scheduler.scheduleDrain(),
+        }),
       index: this.index,
       logger: this.log,
       deleteGraceMs: opts.deleteGraceMs ?? 3000,
@@ -543,20 +550,6 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
     const view = this.book.view(id) as Task;
     this.emit('task', view, rec.meta.origin);
     return view;
-  }
-
-  /** Out of fast hours (SPEC §14): switch the account to relax and put the task back, first in line. */
-  private relaxFallback(rec: TaskRecord, account: Account): void {
-    void this.care.switchToRelax(account).then((ok) => {
-      if (!ok) {
-        void this.fail(rec, '[Credits exhausted] no fast hours left, and relax mode could not be set');
-        return;
-      }
-      this.scheduler.requeue(rec, account);
-      // Unlike `Queue full`, nothing is to wait for: relax mode takes the job now.
-      account.busyUntil = 0;
-      this.scheduler.scheduleDrain();
-    });
   }
 
   /** The Discord side of a task that took a slot; SUBMITTED once Discord accepted it. */

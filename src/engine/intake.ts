@@ -114,6 +114,8 @@ export function newRecord(
       ...(spec.dimensions ? { dimensions: spec.dimensions } : {}),
     },
   };
+  const speed = spec.parent ? spec.parent.meta.speed : input.speed;
+  if (speed) rec.meta.speed = speed;
   if (spec.parent) rec.meta.messageFlags = spec.parent.meta.messageFlags;
   return rec;
 }

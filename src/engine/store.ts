@@ -9,6 +9,7 @@ import KeyvRedis from '@keyv/redis';
 import KeyvSqlite from '@keyv/sqlite';
 import Keyv from 'keyv';
 import type { Logger } from '../log.ts';
+import type { SpeedMode } from '../midjourney/account-info.ts';
 import type { TaskOrigin } from './api.ts';
 import type { ImageMeta } from './results-store.ts';
 import { StoreFileWatch, unwritableFile } from './store-file.ts';
@@ -41,6 +42,8 @@ export interface TaskMeta {
   inputImages: string[];
   mask?: string;
   dimensions?: string;
+  /** The speed the caller asked for (`/mj-relax`, …); follow-ups take their parent's (SPEC §12.1). */
+  speed?: SpeedMode;
   /** Prompt sent to Midjourney (with uploaded image URLs), for matching its echo. */
   sentPrompt?: string;
   /** Stored result files (SPEC §6.7): token and copy state. */

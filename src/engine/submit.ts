@@ -32,6 +32,7 @@ import {
 import type { Account } from './account.ts';
 import type { ImageFetcher } from './engine.ts';
 import type { TaskIndex } from './matcher.ts';
+import { type SpeedModes, switchFor } from './speed-modes.ts';
 import type { TaskRecord } from './store.ts';
 import type { Task } from './task.ts';
 
@@ -54,7 +55,7 @@ export class SubmitError extends Error {
 /** The command ids/versions of both bots, shared by every account and refreshed on demand (§6.5). */
 export class CommandTable {
   private readonly table: Record<CommandName, CommandRef>;
-  private readonly niji: Record<CommandName, CommandRef>;
+  private readonly niji: Partial<Record<CommandName, CommandRef>>;
   private refreshing: Promise<void> | undefined;
 
   constructor(overrides: Partial<Record<CommandName, CommandRef>>) {
@@ -62,8 +63,11 @@ export class CommandTable {
     this.niji = { ...NIJI_COMMANDS };
   }
 
+  /** @throws {@link SubmitError} for a command the niji bot does not have (`/turbo`). */
   get(name: CommandName, bot: Bot = 'midjourney'): CommandRef {
-    return bot === 'niji' ? this.niji[name] : this.table[name];
+    const ref = bot === 'niji' ? this.niji[name] : this.table[name];
+    if (!ref) throw new SubmitError(`the ${bot} bot has no /${name} command`);
+    return ref;
   }
 
   /** Reads the channel's command index and takes Midjourney's current versions. */
@@ -150,6 +154,8 @@ export interface SubmitContext {
   fetchImage: ImageFetcher;
   logger: Logger;
   modals: ModalWaiters;
+  /** Puts the account in the mode a job needs before the job's interaction (SPEC §12.1). */
+  speeds: Pick<SpeedModes, 'inMode'>;
   mutate(rec: TaskRecord, change: (task: Task, meta: TaskRecord['meta']) => void): boolean;
   parentOf(rec: TaskRecord): TaskRecord | undefined;
 }
@@ -281,14 +287,19 @@ async function sendCommand(
 ): Promise<void> {
   const n = takeNonce(ctx, rec);
   const bot = rec.task.bot;
-  try {
-    await account.interact(build(payloadCtx(account, n, bot), ctx.commands.get(name, bot)));
-  } catch (err) {
-    if (!(err instanceof DiscordHttpError) || !err.isOutdatedCommand()) throw err;
-    ctx.logger.warn({ account: account.id, command: name }, 'command outdated; refreshing the command index');
-    await ctx.commands.refresh(account);
-    await account.interact(build(payloadCtx(account, n, bot), ctx.commands.get(name, bot)));
-  }
+  await ctx.speeds.inMode(account, switchFor(rec), async () => {
+    try {
+      await account.interact(build(payloadCtx(account, n, bot), ctx.commands.get(name, bot)));
+    } catch (err) {
+      if (!(err instanceof DiscordHttpError) || !err.isOutdatedCommand()) throw err;
+      ctx.logger.warn(
+        { account: account.id, command: name },
+        'command outdated; refreshing the command index',
+      );
+      await ctx.commands.refresh(account);
+      await account.interact(build(payloadCtx(account, n, bot), ctx.commands.get(name, bot)));
+    }
+  });
 }
 
 async function pressButton(ctx: SubmitContext, rec: TaskRecord, account: Account): Promise<void> {
@@ -303,12 +314,14 @@ async function pressButton(ctx: SubmitContext, rec: TaskRecord, account: Account
   const modal: Promise<ModalCreate | null> | undefined =
     info.step !== 'click' ? ctx.modals.wait(n) : remixable ? ctx.modals.maybe(n) : undefined;
   modal?.catch(() => {});
-  await account.interact(
-    buttonPayload(payloadCtx(account, n, bot), {
-      messageId: parentMessageId,
-      messageFlags: rec.meta.messageFlags,
-      customId,
-    }),
+  await ctx.speeds.inMode(account, switchFor(rec), () =>
+    account.interact(
+      buttonPayload(payloadCtx(account, n, bot), {
+        messageId: parentMessageId,
+        messageFlags: rec.meta.messageFlags,
+        customId,
+      }),
+    ),
   );
   if (!modal) return;
   const opened = await modal;

@@ -1,6 +1,7 @@
 /**
  * Reading what Midjourney says about an account (SPEC §14): the `/info` embed (speed mode, fast
- * hours left, plan), the `/settings` message (remix on or off), and the replies to `/prefer remix`.
+ * hours left, plan), the `/settings` message (remix on or off), the replies to `/prefer remix`,
+ * and the answers to `/fast`, `/relax`, `/turbo` (SPEC §12.1).
  */
 import type { DiscordMessage } from '../discord/types.ts';
 
@@ -65,4 +66,20 @@ export function remixFromSettings(msg: Pick<DiscordMessage, 'components'>): bool
 export function remixFromContent(content: string): boolean | null {
   const m = /^remix mode turned (on|off)\b/i.exec(content.trim());
   return m ? m[1]?.toLowerCase() === 'on' : null;
+}
+
+/** A speed mode as Midjourney's commands name it. */
+export type SpeedMode = 'fast' | 'relax' | 'turbo';
+
+/**
+ * An answer to `/fast`, `/relax` or `/turbo` (`Done! Your jobs now do not consume fast-hours…` for
+ * `/relax`): the command, read from the interaction the answer belongs to, and whether Midjourney
+ * did it (`Done!`) or refused. Null when the message is no such answer.
+ */
+export function speedAnswer(
+  msg: Pick<DiscordMessage, 'content' | 'interaction' | 'interaction_metadata'>,
+): { command: SpeedMode; done: boolean } | null {
+  const name = (msg.interaction_metadata?.name ?? msg.interaction?.name ?? '').toLowerCase();
+  if (name !== 'fast' && name !== 'relax' && name !== 'turbo') return null;
+  return { command: name, done: /^\s*done\b/i.test(msg.content ?? '') };
 }

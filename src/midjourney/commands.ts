@@ -15,7 +15,8 @@ export type CommandName =
   | 'info'
   | 'settings'
   | 'relax'
-  | 'fast';
+  | 'fast'
+  | 'turbo';
 
 /** What an interaction needs to name a command: Discord rejects a stale `version`. */
 export interface CommandRef {
@@ -25,6 +26,9 @@ export interface CommandRef {
 
 /** One {@link CommandRef} per command the bridge sends. */
 export type CommandTable = Record<CommandName, CommandRef>;
+
+/** The niji bot has no `/turbo` (reference §4.2 lists none). */
+export type NijiCommandTable = Omit<CommandTable, 'turbo'>;
 
 /** Values seen in every maintained bridge in 2024–2026 (reference §4.2). */
 export const DEFAULT_COMMANDS: Readonly<CommandTable> = Object.freeze({
@@ -36,10 +40,11 @@ export const DEFAULT_COMMANDS: Readonly<CommandTable> = Object.freeze({
   settings: Object.freeze({ id: '1000850743479255081', version: '1493662068581077053' }),
   relax: Object.freeze({ id: '972289487818334213', version: '1237876415735660573' }),
   fast: Object.freeze({ id: '972289487818334212', version: '1237876415735660572' }),
+  turbo: Object.freeze({ id: '1124132684143271996', version: '1237876415790055474' }),
 });
 
 /** The niji bot's own command ids (reference §4.2). */
-export const NIJI_COMMANDS: Readonly<CommandTable> = Object.freeze({
+export const NIJI_COMMANDS: Readonly<NijiCommandTable> = Object.freeze({
   imagine: Object.freeze({ id: '1023054140580057099', version: '1248805223892254774' }),
   describe: Object.freeze({ id: '1092683500743831652', version: '1248805223892254776' }),
   blend: Object.freeze({ id: '1061216934374424697', version: '1248805223892254775' }),
@@ -59,6 +64,7 @@ const NAMES: readonly CommandName[] = [
   'settings',
   'relax',
   'fast',
+  'turbo',
 ];
 
 const indexSchema = z.looseObject({

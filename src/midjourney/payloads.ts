@@ -144,7 +144,7 @@ export function shortenPayload(ctx: PayloadContext, cmd: CommandRef, prompt: str
   return slashCommand(ctx, cmd, 'shorten', { options: [{ type: 3, name: 'prompt', value: prompt }] });
 }
 
-/** A slash command without options (`/info`, `/settings`, `/relax`, `/fast`). */
+/** A slash command without options (`/info`, `/settings`, `/fast`, `/relax`, `/turbo`). */
 export function plainCommandPayload(ctx: PayloadContext, cmd: CommandRef, name: string) {
   return slashCommand(ctx, cmd, name, { options: [] });
 }

@@ -14,6 +14,7 @@ import {
   promptVersion,
   remixFromContent,
   remixFromSettings,
+  speedAnswer,
   videoParameters,
 } from '../../src/midjourney/index.ts';
 
@@ -67,6 +68,31 @@ describe('remix mode from /settings and /prefer remix', () => {
     assert.equal(remixFromContent('Remix mode turned on! You can disable it with /prefer remix'), true);
     assert.equal(remixFromContent('Remix mode turned off!'), false);
     assert.equal(remixFromContent('**a cat** - <@1> (fast)'), null);
+  });
+});
+
+describe('the answers to /fast, /relax, /turbo (reference §4.4)', () => {
+  const answer = (name: string, content: string) => ({ content, interaction_metadata: { id: '1', name } });
+  test('the command comes from the interaction, the outcome from "Done!"', () => {
+    assert.deepEqual(
+      speedAnswer(
+        answer(
+          'relax',
+          'Done! Your jobs now do not consume fast-hours, but might take a little longer. You can always switch back with /fast',
+        ),
+      ),
+      { command: 'relax', done: true },
+    );
+    assert.deepEqual(speedAnswer({ content: 'Done!', interaction: { id: '1', name: 'turbo' } }), {
+      command: 'turbo',
+      done: true,
+    });
+    assert.deepEqual(speedAnswer(answer('fast', 'You have no fast hours left.')), {
+      command: 'fast',
+      done: false,
+    });
+    assert.equal(speedAnswer(answer('imagine', 'Done!')), null);
+    assert.equal(speedAnswer({ content: 'Done! Your jobs now do not consume fast-hours' }), null);
   });
 });
 

@@ -1,7 +1,8 @@
 /**
  * The commands about the account rather than a job (reference §4.4): `/info` with the plan, mode
  * and fast time left, `/settings` with its remix and speed buttons (remix is the one that acts),
- * and `/relax` / `/fast`, each answered ephemerally as Midjourney does.
+ * and `/fast`, `/relax`, `/turbo` (each user's mode, which a job without a speed flag runs in),
+ * each answered ephemerally as Midjourney does.
  */
 import type { DiscordActionRow } from '../../discord/types.ts';
 import type { InteractionContext } from '../discord/api.ts';
@@ -10,13 +11,21 @@ import { answerTo, plainButton } from './messages.ts';
 import type { UserState, UserStates } from './users.ts';
 
 export interface AccountCommands {
-  /** Answers `/info`, `/settings`, `/relax` and `/fast`; false for other commands. */
+  /** Answers `/info`, `/settings`, `/fast`, `/relax` and `/turbo`; false for other commands. */
   onCommand(ix: InteractionContext, name: string): boolean;
   /** The buttons of the settings message; false for other buttons. */
   onClick(ix: InteractionContext, customId: string): boolean;
 }
 
 const EPHEMERAL = 64;
+
+/** What Midjourney answers to `/fast`, `/relax`, `/turbo` (reference §4.4 quotes `/relax`'s). */
+const MODE_ANSWERS = {
+  fast: 'Done! Your jobs will now use fast-hours. You can always switch back with /relax',
+  relax:
+    'Done! Your jobs now do not consume fast-hours, but might take a little longer. You can always switch back with /fast',
+  turbo: 'Done! Your jobs will now run in turbo mode, at twice the fast-hour cost. Switch back with /fast',
+} as const;
 
 function settingsRows(s: UserState): DiscordActionRow[] {
   return [
@@ -81,15 +90,12 @@ export function createAccountCommands(core: BotCore, state: UserStates): Account
         content: 'Adjust your settings here. Current suffix: ` --v 7`',
         components: settingsRows(s),
       });
-    } else if (name === 'relax' || name === 'fast') {
+    } else if (name === 'relax' || name === 'fast' || name === 'turbo') {
       s.mode = name;
       discord.postMessage(ix.channelId, {
         ...answerTo(ix, name),
         flags: EPHEMERAL,
-        content:
-          name === 'relax'
-            ? 'Done! Your jobs now do not consume fast-hours, but might take a little longer. You can always switch back with /fast'
-            : 'Done! Switched to Fast mode. You can always switch back with /relax',
+        content: MODE_ANSWERS[name],
       });
     } else {
       return false;

@@ -16,6 +16,7 @@ import { describeImage } from './describe.ts';
 import { attachExtras, type BotControls } from './extras.ts';
 import { attachClassicForms } from './forms.ts';
 import { createJobRunner } from './run-job.ts';
+import { createUsers } from './users.ts';
 
 export type { RunningJobState, SandboxJob } from './core.ts';
 
@@ -28,6 +29,7 @@ export const MJ_COMMANDS = [
   { name: 'settings', id: '1000850743479255081', version: '1493662068581077053' },
   { name: 'relax', id: '972289487818334213', version: '1237876415735660573' },
   { name: 'fast', id: '972289487818334212', version: '1237876415735660572' },
+  { name: 'turbo', id: '1124132684143271996', version: '1237876415790055474' },
 ];
 
 /** The bot's memory, as the sandbox persists it. */
@@ -90,9 +92,10 @@ export function attachMidjourneyBot(discord: FakeDiscord, opts: BotOptions): Mid
   for (const c of MJ_COMMANDS) discord.addCommand({ ...c, applicationId: MIDJOURNEY_APP_ID });
   const core = createCore(discord, opts.speed, opts.onChange);
   const { flags: f, jobs, running } = core;
-  const runner = createJobRunner(core, opts);
+  const users = createUsers();
+  const runner = createJobRunner(core, { ...opts, modeOf: (userId) => users.state(userId).mode });
   const starter = createPromptStarter(core, runner, (ix, title) => extras.failSwitch(ix, title));
-  const extras = attachExtras(core, runner, starter, opts.dmChannelFor);
+  const extras = attachExtras(core, runner, starter, users, opts.dmChannelFor);
   const forms = attachClassicForms(core, runner, starter);
 
   discord.onInteraction((ix) => {

@@ -38,6 +38,8 @@ export interface RunningJobState {
   progressId: string | null;
   /** The next of the progress steps to send (all sent: the result is next). */
   step: number;
+  /** The speed as its messages say it (`fast`, `relaxed`, `turbo`): its flag, else the user's mode. */
+  speed?: string;
 }
 
 /** A job in flight: its timers go when it is cancelled or the bot closes. */

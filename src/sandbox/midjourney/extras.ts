@@ -16,7 +16,7 @@ import { createRemix } from './remix.ts';
 import type { JobRunner } from './run-job.ts';
 import { attachSeedDm } from './seed-dm.ts';
 import { createShorten } from './shorten.ts';
-import { type BotControls, createUsers } from './users.ts';
+import type { BotControls, Users } from './users.ts';
 import { pressVideoButton } from './video.ts';
 
 export type { BotControls } from './users.ts';
@@ -34,9 +34,9 @@ export function attachExtras(
   core: BotCore,
   runner: JobRunner,
   starter: PromptStarter,
+  users: Users,
   dmChannelFor: ((userId: string) => string | undefined) | undefined,
 ): Extras {
-  const users = createUsers();
   const moderation = createModeration(core, users.state);
   const account = createAccountCommands(core, users.state);
   const shorten = createShorten(core, moderation);

@@ -40,6 +40,12 @@ export interface JobRunner {
 const STEPS = [0, 15, 31, 46, 62, 78, 93];
 const EPHEMERAL = 1 << 6;
 
+/** How a job's messages name its speed: the prompt's flag wins over the user's mode. */
+function speedWord(prompt: string, userMode: 'fast' | 'relax' | 'turbo'): string {
+  const flag = /(?:^|\s)--(fast|relax|turbo)(?=\s|$)/i.exec(prompt)?.[1]?.toLowerCase() ?? userMode;
+  return flag === 'relax' ? 'relaxed' : flag;
+}
+
 function double(size: { width: number; height: number }): { width: number; height: number } {
   return { width: size.width * 2, height: size.height * 2 };
 }
@@ -50,6 +56,8 @@ export function createJobRunner(
     /** A user whose look-alike jobs interleave with ours (fault), and a noise channel. */
     otherUser?: FakeUser | undefined;
     noiseChannelId?: string | undefined;
+    /** The speed a user's job without a flag runs in. */
+    modeOf(userId: string): 'fast' | 'relax' | 'turbo';
   },
 ): JobRunner {
   const { discord, flags: f, counters, running } = core;
@@ -90,7 +98,9 @@ export function createJobRunner(
       ...(failReply ? { failReply } : {}),
       progressId: null,
       step: 0,
+      speed: speedWord(prompt, opts.modeOf(ix.user.id)),
     };
+    const speed = state.speed ?? 'fast';
     const r: Running = { job, user: ix.user, progressId: state.progressId, timers: [], grid, state };
     running.set(hash, r);
     changed();
@@ -128,7 +138,7 @@ export function createJobRunner(
         type: reply ? 19 : 0,
         webhook_id: MIDJOURNEY_APP_ID,
         application_id: MIDJOURNEY_APP_ID,
-        content: `**${prompt}** - ${label ? `${label} by ` : ''}${who} (fast)`,
+        content: `**${prompt}** - ${label ? `${label} by ` : ''}${who} (${speed})`,
         mentions: [userRef(ix.user)],
         attachments: parts.attachments,
         components: parts.components,
@@ -170,7 +180,7 @@ export function createJobRunner(
             'image/png',
           );
           discord.editMessage(ix.channelId, msg.id, {
-            content: head(`(${pct}%) (fast)`),
+            content: head(`(${pct}%) (${speed})`),
             attachments: [preview],
           });
           progress(msg, i + 1);

@@ -35,8 +35,14 @@ export interface BotControls {
 /** A user's state by id, made on first use. */
 export type UserStates = (userId: string) => UserState;
 
+/** The users the bot has met, and the test switches over them. */
+export interface Users {
+  state: UserStates;
+  controls: BotControls;
+}
+
 /** The users the bot has met, each with a fresh Standard-plan state at first. */
-export function createUsers(): { state: UserStates; controls: BotControls } {
+export function createUsers(): Users {
   const users = new Map<string, UserState>();
   const state: UserStates = (userId) => {
     let s = users.get(userId);
