@@ -27,8 +27,7 @@ import type {
   VideoInput,
 } from './api.ts';
 import { type Change, TaskBook } from './book.ts';
-import type { ClusterNode } from './cluster.ts';
-import { ClusterSide } from './cluster-side.ts';
+import { ClusterSide, type ClusterSideDeps } from './cluster-side.ts';
 import { dataProblem } from './data-limits.ts';
 import { DiscordDispatch } from './dispatch.ts';
 import { EngineError } from './errors.ts';
@@ -73,9 +72,10 @@ export interface EngineOptions {
   seedTimeoutMs?: number;
   /**
    * Several instances on one Redis (SPEC §13): accounts run only while this instance holds their
-   * lease; `onLeaseLost` must stop the process (another instance drives the account now).
+   * lease, waiting tasks are in the shared BullMQ line; `onLeaseLost` must stop the process
+   * (another instance drives the account now).
    */
-  cluster?: { node: ClusterNode; onLeaseLost(accountId: string): void };
+  cluster?: Pick<ClusterSideDeps, 'node' | 'queue' | 'onLeaseLost'>;
   /** Where finished results are stored (SPEC §6.7); none: results keep their Discord links. */
   images?: ResultFilerOptions['archive'];
   /** Result-copy timings, small in tests. */
@@ -191,15 +191,13 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
     for (const acc of opts.config.accounts.filter((a) => a.enable)) this.addAccount(acc);
     this.cluster = opts.cluster
       ? new ClusterSide({
-          node: opts.cluster.node,
-          accounts: this.accounts,
-          book: this.book,
-          scheduler: this.scheduler,
-          store: opts.store,
+          ...opts.cluster,
+          ...{ accounts: this.accounts, book: this.book, scheduler: this.scheduler, store: opts.store },
           logger: this.log,
+          maxQueue: () => opts.config.settings.maxQueue,
+          fail: (rec, reason) => this.fail(rec, reason),
           emitTask: (task, origin) => this.emit('task', task, origin),
           cancel: (id) => this.cancel(id),
-          onLeaseLost: opts.cluster.onLeaseLost,
         })
       : undefined;
   }
@@ -212,7 +210,7 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
   async start(): Promise<void> {
     const all = (await this.opts.store.all()).sort((a, b) => a.meta.seq - b.meta.seq);
     const front: string[] = [];
-    // In a cluster, tasks are worked on where their account's lease is (see startClustered).
+    // In a cluster, tasks are worked on where their account's lease is (ClusterSide.start).
     for (const rec of this.cluster ? [] : all) {
       this.seq = Math.max(this.seq, rec.meta.seq);
       if (isTerminal(rec.task.status)) {
@@ -234,7 +232,7 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
       SUMMARY_SWEEP_MS,
     );
     this.sweepTimer.unref();
-    if (this.cluster) await this.startClustered(all);
+    if (this.cluster) this.seq = await this.cluster.start(all);
   }
 
   /** Stops taking work, lets stored state settle, closes every socket. */
@@ -242,6 +240,7 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
     this.stopping = true;
     this.care.stop();
     if (this.sweepTimer) clearInterval(this.sweepTimer);
+    await this.cluster?.quiesce();
     this.scheduler.stop();
     // Copies in flight are cut short; their tasks finish with the Discord link.
     await this.results.stop();
@@ -249,21 +248,7 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
     await Promise.allSettled([...this.accounts.values()].map((a) => a.stop()));
     await this.opts.notifier?.drain();
     // Last: the leases go once nothing more will be written, so the next holder reads it all.
-    await this.cluster?.node.stop();
-  }
-
-  /**
-   * Cluster start (SPEC §13): every task is listed, but only the tasks of accounts whose lease
-   * this instance takes (and waiting tasks it is given) are worked on here.
-   */
-  private async startClustered(all: TaskRecord[]): Promise<void> {
-    const unplaced: TaskRecord[] = [];
-    for (const rec of all) {
-      this.seq = Math.max(this.seq, rec.meta.seq);
-      this.book.summaries.set(rec.task.id, { status: rec.task.status, submitTime: rec.task.submitTime ?? 0 });
-      if (rec.task.status === 'PENDING') unplaced.push(rec);
-    }
-    await this.cluster?.start(unplaced);
+    await this.cluster?.leave();
   }
 
   // ---------------------------------------------------------------- intake
@@ -379,7 +364,8 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
       m.queuedAtMs = Date.now();
     });
     giveBack();
-    this.scheduler.enqueue(taskId);
+    if (this.cluster) await this.cluster.work.enqueue(rec);
+    else this.scheduler.enqueue(taskId);
     await this.book.settled(taskId);
     return (this.book.view(taskId) ?? rec.task) as Task;
   }
@@ -524,10 +510,14 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
       now,
     );
     const id = rec.task.id;
+    let back = giveBack;
     try {
+      // In a cluster the place is counted for every instance (SPEC §13), before it is stored.
+      if (this.cluster && !spec.park) back = await this.cluster.work.reserve(rec).finally(giveBack);
       await this.book.insert(rec);
     } catch (err) {
-      giveBack();
+      back();
+      if (err instanceof EngineError) throw err;
       throw new EngineError('STORE_FAILED', `could not store the task: ${(err as Error).message}`);
     }
     this.log.info({ task: id, action, status: 'PENDING' }, 'task created');
@@ -537,17 +527,11 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
       return this.fail(rec, `account ${spec.pinnedTo} unavailable: ${pinned?.reason ?? 'not configured'}`);
     }
     giveBack();
-    if (this.cluster) {
-      // Placed with another instance (the holder of its account): it is announced from there.
-      const placed = this.book.view(id) as Task;
-      if (!(await this.cluster.place(rec))) {
-        this.emit('task', placed, rec.meta.origin);
-        return placed;
-      }
-    }
     if (spec.park) this.scheduler.park(rec);
-    else this.scheduler.enqueue(id);
+    else if (!this.cluster) this.scheduler.enqueue(id);
     const view = this.book.view(id) as Task;
+    // In line for the whole cluster: the instance that takes it announces it from then on.
+    if (this.cluster && !spec.park) await this.cluster.work.enqueue(rec);
     this.emit('task', view, rec.meta.origin);
     return view;
   }
@@ -575,10 +559,7 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
   // ---------------------------------------------------------------- transitions
 
   private announce(task: Readonly<Task>, origin: TaskOrigin | undefined, notifyUrl: string | null): void {
-    if (this.cluster) {
-      this.cluster.node.publishTask(JSON.stringify(task));
-      if (task.status !== 'PENDING') this.cluster.node.donePending(task.id);
-    }
+    this.cluster?.announced(task);
     this.emit('task', task as Task, origin);
     if (notifyUrl && task.status !== 'PENDING' && task.status !== 'STARTED') {
       this.opts.notifier?.notify(task as Task, notifyUrl, origin);
