@@ -13,6 +13,7 @@ import type { TaskBook } from './book.ts';
 import type { ClusterHooks, ClusterNode, InstanceReport } from './cluster.ts';
 import { ClusterWork } from './cluster-work.ts';
 import { EngineError } from './errors.ts';
+import { isAwaitingModal } from './modal-tasks.ts';
 import type { Scheduler } from './scheduler.ts';
 import type { SharedQueue } from './shared-queue.ts';
 import type { TaskRecord, TaskStore } from './store.ts';
@@ -82,8 +83,11 @@ export class ClusterSide {
   async quiesce(waitMs = 10_000): Promise<void> {
     await this.work.stop();
     const by = Date.now() + waitMs;
+    const { accounts, book } = this.deps;
     const starting = () =>
-      [...this.deps.book.records.values()].some((r) => r.task.status === 'STARTED' && !!r.meta.accountId);
+      [...accounts.values()].some((a) =>
+        [...a.running].some((id) => book.records.get(id)?.task.status === 'STARTED'),
+      );
     while (starting() && Date.now() < by) await new Promise((r) => setTimeout(r, 50));
   }
 
@@ -161,9 +165,9 @@ export class ClusterSide {
       handOver: (id) => this.handOver(id),
       lost: (id) => this.deps.onLeaseLost(id),
       work: () => this.work.pull(),
-      sweep: async () => {
+      beat: async (sweepTurn) => {
         await this.work.count();
-        await this.work.sweep();
+        if (sweepTurn) await this.work.sweep();
       },
       remote: (json) => this.remote(json),
       cancel: (id) => {
@@ -222,7 +226,8 @@ export class ClusterSide {
       scheduler.queue.remove(id);
       await book.forget(rec);
     }
-    const running = [...account.running]
+    // Results being stored too: written from here no more, the next holder recovers them.
+    const running = [...account.running, ...account.finishing]
       .map((id) => book.records.get(id))
       .filter((r): r is TaskRecord => !!r);
     // Their timers stop and nothing more is written from here; the next holder picks them up.
@@ -238,10 +243,14 @@ export class ClusterSide {
     } catch {
       return;
     }
-    const { book } = this.deps;
+    const { book, scheduler } = this.deps;
     // A task this instance works on is announced by this instance alone.
     const mine = book.records.get(task.id);
-    if (mine && !isTerminal(mine.task.status)) return;
+    if (mine && isAwaitingModal(mine.task) && !isAwaitingModal(task)) {
+      // Prepared here, its form came to another instance: it waits in the line now, not here.
+      scheduler.unpark(task.id);
+      void book.forget(mine);
+    } else if (mine && !isTerminal(mine.task.status)) return;
     book.summaries.set(task.id, { status: task.status, submitTime: task.submitTime ?? 0 });
     this.deps.emitTask(Object.freeze(task), undefined);
   }

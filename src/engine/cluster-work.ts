@@ -34,6 +34,9 @@ export interface ClusterWorkDeps {
   queueTimeoutMs(): number;
 }
 
+/** The statuses in which a task holds one of its account's slots. */
+const SLOT_STATUSES = new Set(['STARTED', 'SUBMITTED', 'RUNNING']);
+
 const waitingOf = (rec: TaskRecord): Waiting => ({
   id: rec.task.id,
   queuedAtMs: rec.meta.queuedAtMs,
@@ -41,7 +44,7 @@ const waitingOf = (rec: TaskRecord): Waiting => ({
 });
 
 export class ClusterWork implements SharedLine {
-  /** Tasks this instance put in line and may have to take out of the count itself. */
+  /** Tasks whose leaving PENDING this instance takes out of the count (reserved, or taken here). */
   private readonly mine = new Set<string>();
   private pulling: Promise<void> | undefined;
   private again = false;
@@ -79,8 +82,9 @@ export class ClusterWork implements SharedLine {
   /** A stored PENDING task goes in line; this instance lets it go (its taker reads the store). */
   async enqueue(rec: TaskRecord): Promise<void> {
     await this.deps.book.settled(rec.task.id);
-    this.mine.add(rec.task.id);
     await this.deps.queue.add(waitingOf(rec));
+    // Its taker takes it out of the count, wherever that is.
+    this.mine.delete(rec.task.id);
     await this.deps.book.forget(rec);
     this.deps.node.announceWork();
     this.pull();
@@ -137,7 +141,6 @@ export class ClusterWork implements SharedLine {
       await book.settled(rec.task.id);
       scheduler.release(rec);
       await queue.freeSlot(account.id, rec.task.id);
-      this.mine.add(rec.task.id);
       await queue.add(waitingOf(rec), true);
       await book.forget(rec);
       node.announceWork();
@@ -201,7 +204,7 @@ export class ClusterWork implements SharedLine {
     for (const id of node.held()) this.pinned.set(id, await queue.pinnedCount(id));
   }
 
-  /** Stops taking work; jobs taken and not yet started go back to the head of their queue. */
+  /** Stops taking work; a job being taken right now is let finish its start. */
   async stop(): Promise<void> {
     this.stopped = true;
     await this.pulling?.catch(() => {});
@@ -211,17 +214,26 @@ export class ClusterWork implements SharedLine {
 
   private async pullAll(): Promise<void> {
     const { node, accounts } = this.deps;
+    /** Accounts whose Redis slots are all held though this instance counts one free. */
+    const refused = new Set<string>();
     for (let progress = true; progress && !this.stopped; ) {
       progress = false;
       const ready = node
-        .held()
+        .working()
         .map((id) => accounts.get(id))
-        .filter((a): a is Account => !!a && a.usable && a.freeSlots > this.localWaiting(a.id))
+        .filter(
+          (a): a is Account => !!a && !refused.has(a.id) && a.usable && a.freeSlots > this.localWaiting(a.id),
+        )
         // SPEC §6.2: the account with the most free slots first, ties to the least recently used.
         .sort((a, b) => b.freeSlots - a.freeSlots || a.lastUsedAt - b.lastUsedAt);
       for (const account of ready) {
         if (this.stopped) return;
-        if (await this.takeFor(account)) progress = true;
+        const got = await this.takeFor(account);
+        if (got === 'refused') {
+          refused.add(account.id);
+          if (await this.reconcileSlots(account)) refused.delete(account.id);
+        }
+        if (got !== 'none') progress = true;
       }
     }
   }
@@ -235,24 +247,41 @@ export class ClusterWork implements SharedLine {
     return n;
   }
 
-  /** Takes one job for the account and starts its task; true when a job was taken. */
-  private async takeFor(account: Account): Promise<boolean> {
+  /**
+   * Frees the slots Redis counts for tasks that no longer hold one (an instance died between a
+   * task's end and freeing its slot); true when one was freed.
+   */
+  private async reconcileSlots(account: Account): Promise<boolean> {
+    const { queue, store, scheduler } = this.deps;
+    let freed = false;
+    for (const id of await queue.slotHolders(account.id)) {
+      if (account.running.has(id) || scheduler.queue.position(id) !== null) continue;
+      const rec = await store.get(id);
+      if (rec && SLOT_STATUSES.has(rec.task.status) && rec.meta.accountId === account.id) continue;
+      await queue.freeSlot(account.id, id);
+      freed = true;
+    }
+    return freed;
+  }
+
+  /** Takes one job for the account and starts its task (or drops it, or gives it back). */
+  private async takeFor(account: Account): Promise<'none' | 'taken' | 'refused'> {
     const { queue } = this.deps;
     const job = await queue.take(account.id);
-    if (!job) return false;
+    if (!job) return 'none';
     try {
-      await this.startTaken(job, account);
+      return await this.startTaken(job, account);
     } catch (err) {
       this.deps.logger.error(
         { task: job.taskId, err: (err as Error).message },
         'could not start a queued task',
       );
       await queue.putBack(job.taskId);
+      return 'refused';
     }
-    return true;
   }
 
-  private async startTaken(job: TakenJob, account: Account): Promise<void> {
+  private async startTaken(job: TakenJob, account: Account): Promise<'taken' | 'refused'> {
     const { queue, store, book, scheduler, logger } = this.deps;
     const id = job.taskId;
     const rec = await store.get(id);
@@ -261,25 +290,24 @@ export class ClusterWork implements SharedLine {
       logger.info({ task: id, status: rec?.task.status }, 'a queued job whose task no longer waits: dropped');
       await queue.finish(id);
       if (rec?.task.status !== 'PENDING') await queue.left(id);
-      return;
+      return 'taken';
     }
     const pinnedElsewhere = rec.meta.accountId !== null && rec.meta.accountId !== account.id;
-    const limit = account.config.concurrency;
     if (
       pinnedElsewhere ||
       !account.usable ||
       account.freeSlots <= 0 ||
-      !(await queue.takeSlot(account.id, id, limit))
+      !(await queue.takeSlot(account.id, id, account.config.concurrency))
     ) {
       await queue.putBack(id);
-      return;
+      return 'refused';
     }
     const live = book.records.get(id);
     if (live && !isTerminal(live.task.status)) {
       // Cancelled or changed here meanwhile: this copy is the one to follow.
       await queue.freeSlot(account.id, id);
       await queue.finish(id);
-      return;
+      return 'taken';
     }
     book.adopt(rec);
     this.mine.add(id);
@@ -287,6 +315,7 @@ export class ClusterWork implements SharedLine {
     // Once STARTED is stored the task is the account's; the job has done its part.
     await book.settled(id);
     await queue.finish(id);
+    return 'taken';
   }
 
   /** Fails a waiting task nobody runs, from this instance (persisted and announced here). */

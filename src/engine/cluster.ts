@@ -28,8 +28,8 @@ export interface ClusterHooks {
   lost(accountId: string): void;
   /** Work may be waiting for this instance's free slots (a peer queued some, or the beat came). */
   work(): void;
-  /** This instance's turn (once a TTL in the whole cluster) to look over the waiting line. */
-  sweep(): Promise<void>;
+  /** Every beat; `sweepTurn`: this instance's turn (once a TTL in the cluster) to look over the line. */
+  beat(sweepTurn: boolean): Promise<void>;
   /** A peer persisted a task change: its task JSON as stored. */
   remote(json: string): void;
   /** A peer asks the instance running the task to cancel it. */
@@ -98,6 +98,11 @@ export class ClusterNode {
   /** Account ids whose lease this instance holds. */
   held(): string[] {
     return [...this.heldSet];
+  }
+
+  /** Held accounts not being taken up or given away right now: the ones that may start work. */
+  working(): string[] {
+    return [...this.heldSet].filter((a) => !this.busy.has(a));
   }
 
   holds(accountId: string): boolean {
@@ -237,7 +242,7 @@ export class ClusterNode {
     await this.balance();
     hooks.work();
     // One sweep of the waiting line per TTL in the whole cluster, by whoever comes first.
-    if (await this.leases.take('sweep')) await hooks.sweep();
+    await hooks.beat(await this.leases.take('sweep'));
   }
 
   private async renew(): Promise<void> {

@@ -32,6 +32,7 @@ import { dataProblem } from './data-limits.ts';
 import { DiscordDispatch } from './dispatch.ts';
 import { EngineError } from './errors.ts';
 import { describeRefusal, failReasonOf } from './fail-reasons.ts';
+import { Finisher } from './finishing.ts';
 import type { FollowContext } from './follow.ts';
 import { hostImages } from './hosting.ts';
 import { newShortTaskId, newTaskId } from './ids.ts';
@@ -39,7 +40,7 @@ import { actionSpec, newRecord, type TaskSpec } from './intake.ts';
 import { TaskIndex } from './matcher.ts';
 import type { EngineMetrics } from './metrics.ts';
 import { AWAITING_MODAL, followUpPrompt, isAwaitingModal } from './modal-tasks.ts';
-import { ResultFiler, type ResultFilerOptions } from './results-store.ts';
+import type { ResultFilerOptions } from './results-store.ts';
 import { Scheduler } from './scheduler.ts';
 import { relaxFallback } from './speed-modes.ts';
 import type { TaskRecord, TaskStore } from './store.ts';
@@ -101,7 +102,7 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
   private readonly followCtx: FollowContext;
   private readonly care: AccountCare;
   private readonly cluster: ClusterSide | undefined;
-  private readonly results: ResultFiler;
+  private readonly finisher: Finisher;
 
   constructor(private readonly opts: EngineOptions) {
     super();
@@ -174,19 +175,15 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
       liveRecord: (id) => this.liveRecord(id),
       fail: (rec, reason) => this.fail(rec, reason),
     });
-    this.results = new ResultFiler({
-      archive: opts.images,
-      cdnOrigin: opts.config.proxy.cdn,
+    this.finisher = new Finisher({
+      book: this.book,
+      scheduler: this.scheduler,
+      accounts: this.accounts,
       logger: this.log,
-      ...(opts.metrics ? { registry: opts.metrics.registry } : {}),
-      ...opts.imageTiming,
-      save: (rec) => this.book.annotate(rec, () => {}),
-      refreshUrls: (rec, urls) => {
-        const own = rec.meta.accountId ? this.accounts.get(rec.meta.accountId) : undefined;
-        const account = own?.usable ? own : [...this.accounts.values()].find((a) => a.usable);
-        if (!account) return Promise.reject(new Error('no usable account'));
-        return account.rest.request('POST', '/attachments/refresh-urls', { json: { attachment_urls: urls } });
-      },
+      metrics: opts.metrics,
+      cdnOrigin: opts.config.proxy.cdn,
+      archive: opts.images,
+      ...(opts.imageTiming ? { timing: opts.imageTiming } : {}),
     });
     for (const acc of opts.config.accounts.filter((a) => a.enable)) this.addAccount(acc);
     this.cluster = opts.cluster
@@ -243,7 +240,7 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
     await this.cluster?.quiesce();
     this.scheduler.stop();
     // Copies in flight are cut short; their tasks finish with the Discord link.
-    await this.results.stop();
+    await this.finisher.results.stop();
     await this.book.flush();
     await Promise.allSettled([...this.accounts.values()].map((a) => a.stop()));
     await this.opts.notifier?.drain();
@@ -409,14 +406,14 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
   async get(taskId: string): Promise<Task | undefined> {
     const rec = await this.getRecord(taskId);
     // A task another instance of a cluster works on is read from the store, never written here.
-    if (rec && this.book.records.get(rec.task.id) === rec) await this.results.onRead(rec);
+    if (rec && this.book.records.get(rec.task.id) === rec) await this.finisher.results.onRead(rec);
     return rec ? (this.book.view(rec.task.id) ?? rec.task) : undefined;
   }
 
   /** The task as `/task/fetch` serves it, already JSON (the persisted snapshot, not re-serialised). */
   async getJson(taskId: string): Promise<string | undefined> {
     const rec = await this.getRecord(taskId);
-    if (rec && this.book.records.get(rec.task.id) === rec) await this.results.onRead(rec);
+    if (rec && this.book.records.get(rec.task.id) === rec) await this.finisher.results.onRead(rec);
     return rec ? (this.book.viewJson(rec.task.id) ?? JSON.stringify(rec.task)) : undefined;
   }
 
@@ -430,7 +427,7 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
     for (const id of ids) {
       const rec = await this.getRecord(id);
       // Lists do not wait for link updates; the next read shows them.
-      if (rec && this.book.records.get(id) === rec) void this.results.onRead(rec);
+      if (rec && this.book.records.get(id) === rec) void this.finisher.results.onRead(rec);
       const view = rec ? (this.book.view(id) ?? rec.task) : undefined;
       if (view) out.push(view);
     }
@@ -446,7 +443,7 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
       mode: this.opts.mode,
       accounts,
       queue: this.scheduler.queue.length,
-      images: this.results.health(),
+      images: this.finisher.results.health(),
     };
     return this.cluster ? this.cluster.health(own, queuedBy) : own;
   }
@@ -567,49 +564,11 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
   }
 
   private finish(rec: TaskRecord, change: Change): void {
-    // A result with a file is stored first (§6.7); the filer finishes the task when it is.
-    if (this.results.finish(rec, change, (c) => this.finishNow(rec, c))) return;
-    this.finishNow(rec, change);
+    this.finisher.finish(rec, change);
   }
 
-  private finishNow(rec: TaskRecord, change: Change): void {
-    const ok = this.book.mutate(rec, (t, m) => {
-      change(t, m);
-      t.status = 'FINISHED';
-      t.progress = '100%';
-      t.finishTime = Math.floor(Date.now() / 1000);
-      t.failReason = null;
-    });
-    if (ok) this.settle(rec);
-  }
-
-  private async fail(rec: TaskRecord, reason: string): Promise<Task> {
-    // Midjourney delivered the result; it is being stored and the task will finish.
-    if (this.results.isHolding(rec.task.id)) return (this.book.view(rec.task.id) ?? rec.task) as Task;
-    const ok = this.book.mutate(rec, (t) => {
-      t.status = 'FAILED';
-      t.failReason = reason;
-      t.finishTime = Math.floor(Date.now() / 1000);
-    });
-    if (ok) {
-      this.log.info({ task: rec.task.id, reason }, 'task failed');
-      this.settle(rec);
-    }
-    await this.book.settled(rec.task.id);
-    return (this.book.view(rec.task.id) ?? rec.task) as Task;
-  }
-
-  /** Frees the slot, forgets the keys, and drains the queue after every final status. */
-  private settle(rec: TaskRecord): void {
-    this.scheduler.release(rec);
-    const m = this.opts.metrics;
-    if (m) {
-      const labels = { action: rec.task.action, status: rec.task.status };
-      m.tasks.inc(labels);
-      if (rec.task.submitTime)
-        m.taskDuration.observe(labels, Math.max(0, Date.now() / 1000 - rec.task.submitTime));
-    }
-    this.book.retire(rec.task.id);
+  private fail(rec: TaskRecord, reason: string): Promise<Task> {
+    return this.finisher.fail(rec, reason);
   }
 
   private onAccountState(account: Account, state: Account['state'], reason: string | null): void {

@@ -174,6 +174,20 @@ export class Scheduler {
     return by;
   }
 
+  /**
+   * Midjourney's final arrived and the task waits only for its result to be stored (SPEC §6.7):
+   * the Discord job is over, so its slot goes back now and the next waiting job can start while
+   * the file is copied. Its timer and keys stay until {@link release}.
+   */
+  resultArrived(rec: TaskRecord): void {
+    const id = rec.task.id;
+    const account = rec.meta.accountId ? this.deps.accounts.get(rec.meta.accountId) : undefined;
+    if (!account?.running.delete(id)) return;
+    account.finishing.add(id);
+    this.line?.freed(rec, account.id);
+    this.scheduleDrain();
+  }
+
   /** Gives back what a terminal task held: its slot, its timer, its place, its keys. */
   release(rec: TaskRecord): void {
     const id = rec.task.id;
@@ -183,6 +197,7 @@ export class Scheduler {
     this.queue.remove(id);
     const account = rec.meta.accountId ? this.deps.accounts.get(rec.meta.accountId) : undefined;
     account?.running.delete(id);
+    account?.finishing.delete(id);
     if (account) this.line?.freed(rec, account.id);
     this.deps.index.forget(rec);
     this.deps.metrics?.queueLength.set(this.queue.length);

@@ -177,7 +177,7 @@ export class SharedQueue {
    * wait twice adds one job (the job id is the task id and its queue time).
    */
   async add(w: Waiting, front = false): Promise<void> {
-    await this.redis.zAdd(this.key('waiting'), { score: w.queuedAtMs, value: w.id }, { NX: true });
+    await this.redis.zAdd(this.key('waiting'), { score: w.queuedAtMs, value: w.id });
     await this.queueOf(w.accountId).add(
       'task',
       { id: w.id, queuedAtMs: w.queuedAtMs },

@@ -65,7 +65,8 @@ export interface MidjourneyBot {
   /** Per-user switches of the 2026 surface (remix, fast hours) and what the bot knows of a user. */
   readonly controls: BotControls;
   jobByHash(hash: string): SandboxJob | undefined;
-  stats(): { started: number; finished: number };
+  /** Jobs started and finished, and per channel the most jobs ever generating at once. */
+  stats(): { started: number; finished: number; peakRunning: Record<string, number> };
   /** Jobs whose buttons still work and jobs in flight, for the sandbox's state. */
   exportState(): BotState;
   /** Takes back an exported state: old buttons work again, jobs in flight go on. */
@@ -148,7 +149,7 @@ export function attachMidjourneyBot(discord: FakeDiscord, opts: BotOptions): Mid
     },
     controls: extras.controls,
     jobByHash: (hash) => jobs.get(hash),
-    stats: () => ({ ...core.counters }),
+    stats: () => ({ ...core.counters, peakRunning: Object.fromEntries(core.peakRunning) }),
     exportState: () => ({
       jobs: [...jobs.values()].slice(-PERSISTED_JOBS),
       running: [...running.values()].map((r) => r.state),

@@ -83,7 +83,9 @@ export interface BotCore {
   readonly jobs: Map<string, SandboxJob>;
   readonly running: Map<string, Running>;
   readonly counters: { started: number; finished: number };
-  /** Tells the sandbox that what it persists of the bot changed. */
+  /** Per channel, the most jobs ever generating at once. */
+  readonly peakRunning: ReadonlyMap<string, number>;
+  /** Tells the sandbox that what it persists of the bot changed (and updates the peaks). */
   changed(): void;
   /** Keeps a job (its buttons can be pressed later); the oldest finished ones are forgotten. */
   remember(job: SandboxJob): void;
@@ -130,7 +132,13 @@ export function createCore(discord: FakeDiscord, speed: number, onChange?: () =>
     ephemeralCancel: false,
   };
   let closed = false;
-  const changed = () => onChange?.();
+  const peaks = new Map<string, number>();
+  const changed = () => {
+    const now = new Map<string, number>();
+    for (const r of running.values()) now.set(r.job.channelId, (now.get(r.job.channelId) ?? 0) + 1);
+    for (const [c, n] of now) if (n > (peaks.get(c) ?? 0)) peaks.set(c, n);
+    onChange?.();
+  };
 
   return {
     discord,
@@ -138,6 +146,7 @@ export function createCore(discord: FakeDiscord, speed: number, onChange?: () =>
     jobs,
     running,
     counters: { started: 0, finished: 0 },
+    peakRunning: peaks,
     changed,
     remember: (job) => {
       jobs.set(job.hash, job);
