@@ -18,19 +18,14 @@ export class CompatJson {
   /** The compat JSON of a task, or undefined when it is unknown. */
   async of(id: string): Promise<string | undefined> {
     const stored = this.engine.getJson ? await this.engine.getJson(id) : undefined;
-    if (stored === undefined) {
-      const task = await this.engine.get(id);
-      return task ? JSON.stringify(compatTask(task)) : undefined;
-    }
+    if (stored === undefined) return this.fresh(id);
     const hit = this.cache.get(id);
     if (hit && hit.stored === stored) return hit.compat;
     const parsed = JSON.parse(stored) as Task;
-    if (!isTerminal(parsed.status)) {
-      // Unfinished: its queue place is not in the stored JSON.
-      const task = await this.engine.get(id);
-      return task ? JSON.stringify(compatTask(task)) : undefined;
-    }
-    const compat = JSON.stringify(compatTask(parsed));
+    // Unfinished: its queue place is not in the stored JSON.
+    if (!isTerminal(parsed.status)) return this.fresh(id);
+    // A finished task's facts do not change after its last change: they are cached with it.
+    const compat = JSON.stringify(compatTask(parsed, await this.engine.facts(id)));
     this.cache.delete(id);
     this.cache.set(id, { stored, compat });
     if (this.cache.size > MAX_CACHED) {
@@ -38,6 +33,11 @@ export class CompatJson {
       if (oldest !== undefined) this.cache.delete(oldest);
     }
     return compat;
+  }
+
+  private async fresh(id: string): Promise<string | undefined> {
+    const task = await this.engine.get(id);
+    return task ? JSON.stringify(compatTask(task, await this.engine.facts(id))) : undefined;
   }
 
   /** A bare JSON array of the known ones among `ids`, in their order. */
