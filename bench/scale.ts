@@ -13,6 +13,7 @@ import { Agent, request } from 'undici';
 import type { Task } from '../src/engine/task.ts';
 import { silentLogger } from '../src/log.ts';
 import { startSandbox } from '../src/sandbox/index.ts';
+import { profiledArgs, reportCpu } from './lib/profile.ts';
 import { fmt, type Row } from './lib/report.ts';
 
 async function freePort(): Promise<number> {
@@ -53,7 +54,7 @@ export async function scale(accounts = 50, jobs = 5000): Promise<Row[]> {
       logLevel: 'warn',
     }),
   );
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, [...profiledArgs(), '--import', 'tsx', 'src/main.ts'], {
     env: { ...process.env, MJB_CONFIG: config },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -129,6 +130,7 @@ export async function scale(accounts = 50, jobs = 5000): Promise<Row[]> {
       },
     ];
   } finally {
+    reportCpu('scale', child.pid);
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
     await agent.close();

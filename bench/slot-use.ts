@@ -1,16 +1,19 @@
 /**
  * §11 "slot use": 10 accounts × 3 slots, 300 jobs, Midjourney taking 2 s per job. The ideal is
  * every slot busy all the time: 30 slots / 2 s = 15 jobs/s. The service runs as its own process
- * (10 live accounts whose outside URLs point at the sandbox in this process).
+ * (10 live accounts whose outside URLs point at the sandbox in this process), with stored results
+ * on as by default. A slot is free once Midjourney's final arrives; the task is FINISHED once its
+ * result is stored. Both rates are printed: the slots' (the row's target) and the FINISHED one.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { silentLogger } from '../src/log.ts';
 import { startSandbox } from '../src/sandbox/index.ts';
 import { freePort } from '../test/helpers/free-port.ts';
+import { profiledArgs, reportCpu } from './lib/profile.ts';
 import { fmt, type Row } from './lib/report.ts';
 
 /** A sandbox job lasts (800 ms + 8 steps × 5 s) / speed: 2 s at this speed. */
@@ -37,14 +40,14 @@ export async function slotUse(accounts = 10, jobs = 300): Promise<Row[]> {
       })),
       proxy: sandbox.proxy,
       store: { url: `sqlite://${join(dir, 'tasks.sqlite')}` },
-      // Stored results off: keeping the images (§6.7) has its own row; this one times the slots.
-      images: { store: 'off' },
+      // Stored results on, as a user runs it (§6.7): every grid is downloaded, split and stored.
+      images: { dir: join(dir, 'images') },
       // 0: the default 1 s between one account's interactions would cap it below 1.5 jobs/s.
       settings: { interactionIntervalMs: 0, maxQueue: jobs + 10 },
       logLevel: 'warn',
     }),
   );
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, [...profiledArgs(), '--import', 'tsx', 'src/main.ts'], {
     env: { ...process.env, MJB_CONFIG: config },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -82,22 +85,41 @@ export async function slotUse(accounts = 10, jobs = 300): Promise<Row[]> {
     );
     const ids = answers.map((a) => a.taskId ?? '');
     if (ids.some((id) => !id)) throw new Error('a submission was refused');
-    // Done when nothing waits and no slot is taken; polled every 20 ms (the end is late by at most that).
-    let last = t0;
-    for (const deadline = Date.now() + 5 * 60_000; Date.now() < deadline; ) {
+    // Slots done: nothing waits and no slot is taken; polled every 20 ms (late by at most that).
+    // A slot is given back when Midjourney's final arrives, while the result may still be stored.
+    let slotsDone = t0;
+    const deadline = Date.now() + 5 * 60_000;
+    while (Date.now() < deadline) {
       const h = await call('/health');
       if (h.queue === 0 && (h.accounts ?? []).every((a) => a.running === 0)) {
-        last = performance.now();
+        slotsDone = performance.now();
         break;
       }
       await new Promise((r) => setTimeout(r, 20));
     }
+    // Done: every task final (FINISHED once its result is stored). Only the tasks not final yet
+    // are asked, every 50 ms.
+    const final = new Map<string, { status: string; messageHash: string | null }>();
+    let last = slotsDone;
+    while (final.size < ids.length && Date.now() < deadline) {
+      const open = ids.filter((id) => !final.has(id));
+      await Promise.all(
+        open.map(async (id) => {
+          const t = (await call(`/task/fetch?taskId=${id}`)).data;
+          if (t && (t.status === 'FINISHED' || t.status === 'FAILED')) final.set(id, t);
+        }),
+      );
+      last = performance.now();
+      if (final.size < ids.length) await new Promise((r) => setTimeout(r, 50));
+    }
     const seconds = (last - t0) / 1000;
-    const tasks = await Promise.all(ids.map(async (id) => (await call(`/task/fetch?taskId=${id}`)).data));
-    const hashes = tasks.filter((t) => t?.status === 'FINISHED').map((t) => t?.messageHash ?? '');
+    const hashes = [...final.values()].filter((t) => t.status === 'FINISHED').map((t) => t.messageHash ?? '');
     const finishedCount = hashes.length;
     const failed = jobs - finishedCount;
-    const rate = finishedCount / seconds;
+    // Slot use: jobs per second of Midjourney's slots (each slot is free once its final arrives).
+    const rate = finishedCount / ((slotsDone - t0) / 1000);
+    // What a caller sees: jobs FINISHED (result stored, §6.7) per second.
+    const storedRate = finishedCount / seconds;
     // Under load the simulated Midjourney's timers slip: the ideal is taken from the job time it
     // really took (interaction in → result posted), measured here, not from the nominal 2 s.
     const took: number[] = [];
@@ -113,18 +135,20 @@ export async function slotUse(accounts = 10, jobs = 300): Promise<Row[]> {
     const ideal = (accounts * 3) / (jobMs / 1000);
     return [
       {
-        what: `slot use: ${accounts} accounts × 3 slots, ${jobs} jobs, Midjourney taking ${JOB_MS / 1000} s per job`,
-        figure: `${fmt(rate)} jobs/s (${finishedCount}/${jobs} finished in ${fmt(seconds, 1)} s)`,
+        what: `slot use: ${accounts} accounts × 3 slots, ${jobs} jobs, Midjourney taking ${JOB_MS / 1000} s per job, stored results on`,
+        figure: `${fmt(rate)} jobs/s through the slots (all free after ${fmt((slotsDone - t0) / 1000, 1)} s); ${fmt(storedRate)} jobs/s FINISHED with results stored (${finishedCount}/${jobs} in ${fmt(seconds, 1)} s)`,
         baseline: `ideal ${fmt(ideal)} jobs/s (${accounts * 3} slots / ${fmt(jobMs / 1000)} s, the measured job time; nominal ${JOB_MS / 1000} s)`,
-        ratio: `${fmt((100 * rate) / ideal, 1)} %`,
+        ratio: `slots ${fmt((100 * rate) / ideal, 1)} %, stored ${fmt((100 * storedRate) / ideal, 1)} %`,
         target: '≥ 95 % of the ideal jobs/s',
         met: failed === 0 && rate / ideal >= 0.95,
       },
     ];
   } finally {
+    reportCpu('slot use', child.pid);
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
     await agent.close();
     await sandbox.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 }

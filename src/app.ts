@@ -13,6 +13,8 @@ import { Engine, type EngineOptions } from './engine/engine.ts';
 import { fetchImage } from './engine/guarded-fetch.ts';
 import { createMetrics, type EngineMetrics } from './engine/metrics.ts';
 import { Notifier } from './engine/notifier.ts';
+import { SharedDirError } from './engine/shared-dir.ts';
+import { SharedQueue } from './engine/shared-queue.ts';
 import { TaskStore } from './engine/store.ts';
 import { createApiServer } from './http/server.ts';
 import { createImageArchive, type ImageService, ImageStoreError } from './images/index.ts';
@@ -136,7 +138,12 @@ export async function startApp(input: Config, opts: AppOptions): Promise<App> {
     ...opts.engine,
     ...(config.cluster ? { cluster: clusterOf(config, logger) } : {}),
   });
-  await engine.start();
+  try {
+    await engine.start();
+  } catch (err) {
+    if (err instanceof SharedDirError) throw new ConfigError([err.message]);
+    throw err;
+  }
   const telegram: TelegramFront | undefined = config.telegram.token
     ? createTelegramFront({
         engine,
@@ -240,15 +247,26 @@ function keepStarting(
  */
 function clusterOf(config: Config, logger: Logger): NonNullable<EngineOptions['cluster']> {
   const cluster = config.cluster as NonNullable<Config['cluster']>;
+  const accountIds = enabledAccounts(config).map((a) => a.channel_id);
   const node = new ClusterNode({
     url: config.store.url,
     instanceId: cluster.instanceId,
     leaseTtlMs: cluster.leaseTtlMs,
-    accountIds: enabledAccounts(config).map((a) => a.channel_id),
+    accountIds,
+    logger,
+    // Stored images in a directory: every instance must see the same one (SPEC §13).
+    ...(config.images.store === 'local' ? { sharedDir: config.images.dir } : {}),
+  });
+  const queue = new SharedQueue({
+    url: config.store.url,
+    instanceId: cluster.instanceId,
+    accountIds,
+    lockMs: cluster.leaseTtlMs,
     logger,
   });
   return {
     node,
+    queue,
     onLeaseLost(accountId) {
       logger.fatal({ account: accountId, instance: cluster.instanceId }, 'account lease lost: exiting');
       process.exit(1);

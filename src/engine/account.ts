@@ -36,6 +36,11 @@ export class Account extends EventEmitter<AccountEvents> {
   reason: string | null = null;
   /** Task ids holding a slot (STARTED, SUBMITTED, RUNNING). */
   readonly running = new Set<string>();
+  /**
+   * Task ids whose Midjourney job is done (the final arrived) while their result is being stored
+   * (SPEC §6.7): they hold no slot, but they are still this account's until they finish.
+   */
+  readonly finishing = new Set<string>();
   lastUsedAt = 0;
   /** After a `Queue full` notice the account takes no new work until then. */
   busyUntil = 0;

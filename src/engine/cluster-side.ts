@@ -2,21 +2,28 @@
  * The engine's side of a cluster (SPEC §13): what happens to tasks when this instance takes an
  * account's lease (its STARTED/SUBMITTED/RUNNING tasks are adopted from the store, then the
  * gateway connects and the channel's history is read as after a restart), when it gives one up
- * (its gateway closes, its tasks are let go once their writes are done), when a waiting task
- * becomes ours, and when a peer announces a change (the fronts here see it too).
+ * (its gateway closes, its tasks are let go once their writes are done), and when a peer
+ * announces a change (the fronts here see it too). Waiting tasks are the shared line's
+ * ({@link ClusterWork}); the engine reaches both through this one object.
  */
 import type { Logger } from '../log.ts';
 import type { Account } from './account.ts';
 import type { AccountHealth, Health, TaskOrigin } from './api.ts';
 import type { TaskBook } from './book.ts';
 import type { ClusterHooks, ClusterNode, InstanceReport } from './cluster.ts';
+import { ClusterWork } from './cluster-work.ts';
 import { EngineError } from './errors.ts';
+import { isAwaitingModal } from './modal-tasks.ts';
 import type { Scheduler } from './scheduler.ts';
+import type { SharedQueue } from './shared-queue.ts';
 import type { TaskRecord, TaskStore } from './store.ts';
 import { isTerminal, type Task, withDefaults } from './task.ts';
 
 export interface ClusterSideDeps {
   node: ClusterNode;
+  queue: SharedQueue;
+  maxQueue(): number;
+  fail(rec: TaskRecord, reason: string): Promise<Task>;
   accounts: ReadonlyMap<string, Account>;
   book: TaskBook;
   scheduler: Scheduler;
@@ -32,28 +39,67 @@ export interface ClusterSideDeps {
 const HELD_STATUSES = new Set(['STARTED', 'SUBMITTED', 'RUNNING']);
 
 export class ClusterSide {
-  constructor(private readonly deps: ClusterSideDeps) {}
+  /** The shared line: reserve a place, enqueue, and what was announced. */
+  readonly work: ClusterWork;
+
+  constructor(private readonly deps: ClusterSideDeps) {
+    this.work = new ClusterWork({
+      ...deps,
+      queueTimeoutMs: () => {
+        let max = 0;
+        for (const a of deps.accounts.values()) max = Math.max(max, a.config.timeoutMinutes);
+        return 3 * max * 60_000;
+      },
+    });
+  }
 
   get node(): ClusterNode {
     return this.deps.node;
   }
 
   /**
-   * Joins the cluster. Stored tasks nobody is placed to run (left from a single-instance past,
-   * or an instance that died between storing and placing one) are put up for any instance.
+   * Joins the cluster with every stored task listed (for reads and lists) but none worked on
+   * yet: the tasks of an account are taken up with its lease, waiting ones through the line
+   * (stored PENDING tasks not in it yet are put there). Returns the highest creation order seen.
    */
-  async start(unplacedPending: TaskRecord[]): Promise<void> {
-    const { node } = this.deps;
+  async start(all: TaskRecord[]): Promise<number> {
+    const { node, book, queue } = this.deps;
+    let seq = 0;
+    for (const rec of all) {
+      seq = Math.max(seq, rec.meta.seq);
+      book.summaries.set(rec.task.id, { status: rec.task.status, submitTime: rec.task.submitTime ?? 0 });
+    }
+    await queue.start();
+    await this.work.adoptWaiting(all);
     await node.start(this.hooks());
-    for (const rec of unplacedPending) await node.offerPending(rec.task.id, rec.meta.accountId);
+    return seq;
   }
 
-  /** A new waiting task: true when it runs here, false when the holder of its account took it. */
-  async place(rec: TaskRecord): Promise<boolean> {
-    const pinned = rec.meta.accountId;
-    const here = await this.deps.node.placePending(rec.task.id, pinned);
-    if (!here) await this.deps.book.forget(rec);
-    return here;
+  /**
+   * Leaves the cluster (SIGTERM), in two steps around the engine's own stop: first no more work
+   * is taken and submissions under way are let finish (a task left STARTED would be sent again by
+   * the next holder); `leave` then frees the leases once nothing more will be written.
+   */
+  async quiesce(waitMs = 10_000): Promise<void> {
+    await this.work.stop();
+    const by = Date.now() + waitMs;
+    const { accounts, book } = this.deps;
+    const starting = () =>
+      [...accounts.values()].some((a) =>
+        [...a.running].some((id) => book.records.get(id)?.task.status === 'STARTED'),
+      );
+    while (starting() && Date.now() < by) await new Promise((r) => setTimeout(r, 50));
+  }
+
+  /** A change persisted here: the peers hear of it, and the line's count follows it. */
+  announced(task: Readonly<Task>): void {
+    this.deps.node.publishTask(JSON.stringify(task));
+    this.work.announced(task);
+  }
+
+  async leave(): Promise<void> {
+    await this.deps.node.stop();
+    await this.deps.queue.stop();
   }
 
   /**
@@ -62,6 +108,8 @@ export class ClusterSide {
    */
   async cancelElsewhere(rec: TaskRecord, waitMs = 15_000): Promise<Task> {
     const id = rec.task.id;
+    const waiting = await this.work.cancelWaiting(rec);
+    if (waiting) return waiting;
     this.deps.node.requestCancel(id);
     const by = Date.now() + waitMs;
     while (Date.now() < by) {
@@ -84,14 +132,13 @@ export class ClusterSide {
     const view = node.view();
     const held = new Set(node.held());
     const elsewhere = new Map<string, { instance: string; state: string; running: number }>();
-    let queue = this.deps.scheduler.queue.length;
+    const queue = this.work.waiting;
     for (const inst of view.instances) {
       if (inst.id === node.instanceId) continue;
-      queue += inst.report.queue;
       for (const a of inst.report.accounts) elsewhere.set(a.id, { instance: inst.id, ...a });
     }
     const list: AccountHealth[] = [...accounts.values()].map((a) => {
-      if (held.has(a.id)) return a.health(queuedBy.get(a.id) ?? 0);
+      if (held.has(a.id)) return a.health((queuedBy.get(a.id) ?? 0) + this.work.pinnedTo(a.id));
       const e = elsewhere.get(a.id);
       return {
         id: a.id,
@@ -105,6 +152,7 @@ export class ClusterSide {
     return {
       ...own,
       status: ok ? 'ok' : 'degraded',
+      queue,
       accounts: list,
       instance: { id: node.instanceId, accounts: [...held] },
       cluster: { instances: Math.max(1, view.instances.length), queue },
@@ -116,7 +164,11 @@ export class ClusterSide {
       acquired: (id) => this.acquired(id),
       handOver: (id) => this.handOver(id),
       lost: (id) => this.deps.onLeaseLost(id),
-      claimed: (id) => this.claimed(id),
+      work: () => this.work.pull(),
+      beat: async (sweepTurn) => {
+        await this.work.count();
+        if (sweepTurn) await this.work.sweep();
+      },
       remote: (json) => this.remote(json),
       cancel: (id) => {
         const rec = this.deps.book.records.get(id);
@@ -158,43 +210,30 @@ export class ClusterSide {
       scheduler.recover(rec, front);
     }
     scheduler.putFirst(front);
+    await this.work.adoptSlots(account, front);
     logger.info({ account: accountId, adopted: recs.length }, 'account leased here; its tasks adopted');
     account.start();
   }
 
   private async handOver(accountId: string): Promise<void> {
-    const { accounts, book, scheduler, node } = this.deps;
+    const { accounts, book, scheduler } = this.deps;
     const account = accounts.get(accountId);
     if (!account) return;
-    // Waiting tasks pinned to it go to the next holder.
+    // STARTED tasks still to be sent from here are the next holder's to send.
     for (const id of scheduler.queue.snapshot()) {
       const rec = book.records.get(id);
       if (rec?.meta.accountId !== accountId) continue;
       scheduler.queue.remove(id);
       await book.forget(rec);
-      await node.disown(id, accountId);
     }
-    const running = [...account.running]
+    // Results being stored too: written from here no more, the next holder recovers them.
+    const running = [...account.running, ...account.finishing]
       .map((id) => book.records.get(id))
       .filter((r): r is TaskRecord => !!r);
     // Their timers stop and nothing more is written from here; the next holder picks them up.
     for (const rec of running) scheduler.release(rec);
     await Promise.all(running.map((rec) => book.forget(rec)));
     await account.standBy('leased by another instance');
-  }
-
-  private async claimed(taskId: string): Promise<void> {
-    const { book, scheduler, store, node } = this.deps;
-    const mine = book.records.get(taskId);
-    if (mine && !isTerminal(mine.task.status)) return;
-    const rec = await store.get(taskId);
-    if (rec?.task.status !== 'PENDING') {
-      node.donePending(taskId);
-      return;
-    }
-    book.adopt(rec);
-    scheduler.enqueue(taskId);
-    this.deps.logger.info({ task: taskId }, 'waiting task taken over');
   }
 
   private remote(json: string): void {
@@ -204,10 +243,14 @@ export class ClusterSide {
     } catch {
       return;
     }
-    const { book } = this.deps;
+    const { book, scheduler } = this.deps;
     // A task this instance works on is announced by this instance alone.
     const mine = book.records.get(task.id);
-    if (mine && !isTerminal(mine.task.status)) return;
+    if (mine && isAwaitingModal(mine.task) && !isAwaitingModal(task)) {
+      // Prepared here, its form came to another instance: it waits in the line now, not here.
+      scheduler.unpark(task.id);
+      void book.forget(mine);
+    } else if (mine && !isTerminal(mine.task.status)) return;
     book.summaries.set(task.id, { status: task.status, submitTime: task.submitTime ?? 0 });
     this.deps.emitTask(Object.freeze(task), undefined);
   }

@@ -1,13 +1,15 @@
 /**
  * This instance's place in a cluster of instances on one Redis (SPEC §13): a heartbeat in a
  * registry of live instances, the account leases it holds (taken, renewed every third of the
- * TTL, spread evenly over the live instances, released on stop), who owns each waiting task, and
- * one pub/sub channel that carries task changes and hand-overs between instances. It decides
- * nothing about tasks: the engine reacts through {@link ClusterHooks}.
+ * TTL, spread evenly over the live instances, released on stop), and one pub/sub channel that
+ * carries task changes, hand-overs and "work was queued" between instances. Waiting tasks live in
+ * BullMQ (see shared-queue.ts). It decides nothing about tasks: the engine reacts through
+ * {@link ClusterHooks}.
  */
 import { createClient } from '@redis/client';
 import type { Logger } from '../log.ts';
 import { Leases, type RedisClient } from './leases.ts';
+import { checkSharedDir, type SharedDirCheck } from './shared-dir.ts';
 
 /** What an instance tells the others in its heartbeat. */
 export interface InstanceReport {
@@ -24,8 +26,10 @@ export interface ClusterHooks {
   handOver(accountId: string): Promise<void>;
   /** Renewal found the lease gone or held by another: this instance stalled past its TTL. */
   lost(accountId: string): void;
-  /** A waiting task is ours to run now (its owner died or handed it to us); read it from the store. */
-  claimed(taskId: string): Promise<void>;
+  /** Work may be waiting for this instance's free slots (a peer queued some, or the beat came). */
+  work(): void;
+  /** Every beat; `sweepTurn`: this instance's turn (once a TTL in the cluster) to look over the line. */
+  beat(sweepTurn: boolean): Promise<void>;
   /** A peer persisted a task change: its task JSON as stored. */
   remote(json: string): void;
   /** A peer asks the instance running the task to cancel it. */
@@ -42,6 +46,8 @@ export interface ClusterOptions {
   logger: Logger;
   /** Key prefix in Redis (default `mjb:cluster:`). */
   prefix?: string;
+  /** A directory every instance must share (local stored images, SPEC §13), checked at start. */
+  sharedDir?: string;
 }
 
 /** A view of the cluster from the last heartbeat. */
@@ -52,16 +58,8 @@ export interface ClusterView {
 type Message =
   | { t: 'task'; from: string; json: string }
   | { t: 'freed'; from: string; account: string }
-  | { t: 'claim'; from: string; id: string; to: string }
+  | { t: 'work'; from: string }
   | { t: 'cancel'; from: string; id: string };
-
-/** The owner entry of a waiting task: `o` the owning instance ('' none), `a` the account it is pinned to. */
-interface PendingEntry {
-  o: string;
-  a: string | null;
-}
-
-const CLAIM = `if redis.call('hget', KEYS[1], ARGV[1]) == ARGV[2] then redis.call('hset', KEYS[1], ARGV[1], ARGV[3]) return 1 end return 0`;
 
 export class ClusterNode {
   readonly instanceId: string;
@@ -76,8 +74,7 @@ export class ClusterNode {
   private readonly busy = new Set<string>();
   /** Accounts we just gave up, not to be taken back at once (ms until which). */
   private readonly cooldown = new Map<string, number>();
-  /** Waiting tasks this instance owns (mirror of the pending hash, to skip needless calls). */
-  private readonly ownedPending = new Map<string, string | null>();
+  private sharedDir: SharedDirCheck | undefined;
   private hooks: ClusterHooks | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -103,6 +100,11 @@ export class ClusterNode {
     return [...this.heldSet];
   }
 
+  /** Held accounts not being taken up or given away right now: the ones that may start work. */
+  working(): string[] {
+    return [...this.heldSet].filter((a) => !this.busy.has(a));
+  }
+
   holds(accountId: string): boolean {
     return this.heldSet.has(accountId);
   }
@@ -111,10 +113,21 @@ export class ClusterNode {
     return this.lastView;
   }
 
-  /** Joins the cluster: subscribes, registers, takes its share of the leases, keeps renewing. */
+  /**
+   * Joins the cluster: subscribes, registers, takes its share of the leases, keeps renewing.
+   * @throws {SharedDirError} when `sharedDir` is not the directory the other instances use
+   */
   async start(hooks: ClusterHooks): Promise<void> {
     this.hooks = hooks;
     await Promise.all([this.redis.connect(), this.sub.connect()]);
+    if (this.opts.sharedDir) {
+      this.sharedDir = await checkSharedDir(
+        this.redis,
+        this.opts.sharedDir,
+        this.key('shared-dir'),
+        this.ttlMs,
+      );
+    }
     await this.sub.subscribe(`${this.prefix}events`, (raw) => this.onMessage(raw));
     await this.tick();
     this.timer = setInterval(() => void this.tick(), Math.max(100, Math.floor(this.ttlMs / 3)));
@@ -132,7 +145,6 @@ export class ClusterNode {
     for (const t of this.timers) clearTimeout(t);
     await this.ticking?.catch(() => {});
     try {
-      for (const [id, account] of this.ownedPending) await this.disown(id, account);
       for (const account of this.heldSet) {
         await this.leases.release(account);
         await this.publish({ t: 'freed', from: this.instanceId, account });
@@ -161,44 +173,9 @@ export class ClusterNode {
     void this.publish({ t: 'cancel', from: this.instanceId, id: taskId });
   }
 
-  /**
-   * Records who runs a new waiting task: this instance, or — for a task pinned to an account
-   * leased elsewhere — the holder, who is told to take it; new work received by an instance with
-   * no ready account of its own goes to the peer with a ready one and the shortest queue.
-   * Returns true when it stays here.
-   */
-  async placePending(taskId: string, accountId: string | null): Promise<boolean> {
-    let owner = this.instanceId;
-    if (accountId && !this.heldSet.has(accountId)) owner = (await this.leases.holder(accountId))?.owner ?? '';
-    if (!accountId && !this.hooks?.report().accounts.some((a) => a.state === 'ready')) {
-      owner = this.readyPeer() ?? this.instanceId;
-    }
-    await this.redis.hSet(this.key('pending'), taskId, JSON.stringify({ o: owner, a: accountId }));
-    if (owner === this.instanceId) {
-      this.ownedPending.set(taskId, accountId);
-      return true;
-    }
-    if (owner) await this.publish({ t: 'claim', from: this.instanceId, id: taskId, to: owner });
-    return false;
-  }
-
-  /** The task left the queue here (started or ended): nobody needs to take it over any more. */
-  donePending(taskId: string): void {
-    if (!this.ownedPending.delete(taskId)) return;
-    void this.redis.hDel(this.key('pending'), taskId).catch((err: Error) => {
-      this.log.warn({ task: taskId, err: err.message }, 'could not clear a waiting task’s owner');
-    });
-  }
-
-  /** Puts a stored waiting task nobody placed up for any instance (kept if already placed). */
-  async offerPending(taskId: string, accountId: string | null): Promise<void> {
-    await this.redis.hSetNX(this.key('pending'), taskId, JSON.stringify({ o: '', a: accountId }));
-  }
-
-  /** Gives a waiting task up (its account was handed over): the next holder takes it. */
-  async disown(taskId: string, accountId: string | null): Promise<void> {
-    this.ownedPending.delete(taskId);
-    await this.redis.hSet(this.key('pending'), taskId, JSON.stringify({ o: '', a: accountId }));
+  /** Tells the peers a task was put in line (the holders of free slots take it). */
+  announceWork(): void {
+    void this.publish({ t: 'work', from: this.instanceId });
   }
 
   // ------------------------------------------------------------------ the beat
@@ -226,7 +203,7 @@ export class ClusterNode {
     if (msg.t === 'task') this.hooks.remote(msg.json);
     else if (msg.t === 'cancel') this.hooks.cancel(msg.id);
     else if (msg.t === 'freed') void this.tick();
-    else if (msg.t === 'claim' && msg.to === this.instanceId) void this.tick();
+    else if (msg.t === 'work') this.hooks.work();
   }
 
   /** One beat; beats never overlap (a slow Redis makes them late, never concurrent). */
@@ -260,9 +237,12 @@ export class ClusterNode {
     this.lastView = {
       instances: live.map((id, i) => ({ id, report: parseReport(reports[i]) })),
     };
+    await this.sharedDir?.refresh();
     await this.takeFree(live);
     await this.balance();
-    await this.claimOrphans(new Set(live));
+    hooks.work();
+    // One sweep of the waiting line per TTL in the whole cluster, by whoever comes first.
+    await hooks.beat(await this.leases.take('sweep'));
   }
 
   private async renew(): Promise<void> {
@@ -349,43 +329,6 @@ export class ClusterNode {
     } finally {
       this.busy.delete(account);
     }
-  }
-
-  /** Waiting tasks whose owner is gone (dead, stopped, or handed over) are taken when we can run them. */
-  private async claimOrphans(live: Set<string>): Promise<void> {
-    const all = await this.redis.hGetAll(this.key('pending'));
-    for (const [id, raw] of Object.entries(all)) {
-      let entry: PendingEntry;
-      try {
-        entry = JSON.parse(raw) as PendingEntry;
-      } catch {
-        continue;
-      }
-      if (entry.o === this.instanceId && this.ownedPending.has(id)) continue;
-      if (entry.o !== this.instanceId && entry.o && live.has(entry.o)) continue;
-      if (entry.a && !this.heldSet.has(entry.a)) continue;
-      const mine = JSON.stringify({ o: this.instanceId, a: entry.a });
-      if (entry.o !== this.instanceId) {
-        const ok = await this.redis.eval(CLAIM, { keys: [this.key('pending')], arguments: [id, raw, mine] });
-        if (ok !== 1) continue;
-      }
-      this.ownedPending.set(id, entry.a);
-      try {
-        await this.hooks?.claimed(id);
-      } catch (err) {
-        this.log.error({ task: id, err: (err as Error).message }, 'could not take over a waiting task');
-      }
-    }
-  }
-
-  /** The live peer with a ready account and the fewest waiting tasks, if any. */
-  private readyPeer(): string | undefined {
-    let best: { id: string; queue: number } | undefined;
-    for (const inst of this.lastView.instances) {
-      if (inst.id === this.instanceId || !inst.report.accounts.some((a) => a.state === 'ready')) continue;
-      if (!best || inst.report.queue < best.queue) best = { id: inst.id, queue: inst.report.queue };
-    }
-    return best?.id;
   }
 
   private reportOf(id: string): InstanceReport | undefined {

@@ -28,13 +28,13 @@ import type {
   VideoInput,
 } from './api.ts';
 import { type Change, TaskBook } from './book.ts';
-import type { ClusterNode } from './cluster.ts';
-import { ClusterSide } from './cluster-side.ts';
+import { ClusterSide, type ClusterSideDeps } from './cluster-side.ts';
 import { dataProblem } from './data-limits.ts';
 import { DiscordDispatch } from './dispatch.ts';
 import { EngineError } from './errors.ts';
 import { factsOf } from './facts.ts';
 import { describeRefusal, failReasonOf } from './fail-reasons.ts';
+import { Finisher } from './finishing.ts';
 import type { FollowContext } from './follow.ts';
 import { hostImages } from './hosting.ts';
 import { newShortTaskId, newTaskId } from './ids.ts';
@@ -42,7 +42,7 @@ import { actionSpec, newRecord, type TaskSpec } from './intake.ts';
 import { TaskIndex } from './matcher.ts';
 import type { EngineMetrics } from './metrics.ts';
 import { AWAITING_MODAL, followUpPrompt, isAwaitingModal } from './modal-tasks.ts';
-import { ResultFiler, type ResultFilerOptions } from './results-store.ts';
+import type { ResultFilerOptions } from './results-store.ts';
 import { Scheduler } from './scheduler.ts';
 import { relaxFallback } from './speed-modes.ts';
 import type { TaskRecord, TaskStore } from './store.ts';
@@ -75,9 +75,10 @@ export interface EngineOptions {
   seedTimeoutMs?: number;
   /**
    * Several instances on one Redis (SPEC §13): accounts run only while this instance holds their
-   * lease; `onLeaseLost` must stop the process (another instance drives the account now).
+   * lease, waiting tasks are in the shared BullMQ line; `onLeaseLost` must stop the process
+   * (another instance drives the account now).
    */
-  cluster?: { node: ClusterNode; onLeaseLost(accountId: string): void };
+  cluster?: Pick<ClusterSideDeps, 'node' | 'queue' | 'onLeaseLost'>;
   /** Where finished results are stored (SPEC §6.7); none: results keep their Discord links. */
   images?: ResultFilerOptions['archive'];
   /** Result-copy timings, small in tests. */
@@ -103,7 +104,7 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
   private readonly followCtx: FollowContext;
   private readonly care: AccountCare;
   private readonly cluster: ClusterSide | undefined;
-  private readonly results: ResultFiler;
+  private readonly finisher: Finisher;
 
   constructor(private readonly opts: EngineOptions) {
     super();
@@ -176,32 +177,26 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
       liveRecord: (id) => this.liveRecord(id),
       fail: (rec, reason) => this.fail(rec, reason),
     });
-    this.results = new ResultFiler({
-      archive: opts.images,
-      cdnOrigin: opts.config.proxy.cdn,
+    this.finisher = new Finisher({
+      book: this.book,
+      scheduler: this.scheduler,
+      accounts: this.accounts,
       logger: this.log,
-      ...(opts.metrics ? { registry: opts.metrics.registry } : {}),
-      ...opts.imageTiming,
-      save: (rec) => this.book.annotate(rec, () => {}),
-      refreshUrls: (rec, urls) => {
-        const own = rec.meta.accountId ? this.accounts.get(rec.meta.accountId) : undefined;
-        const account = own?.usable ? own : [...this.accounts.values()].find((a) => a.usable);
-        if (!account) return Promise.reject(new Error('no usable account'));
-        return account.rest.request('POST', '/attachments/refresh-urls', { json: { attachment_urls: urls } });
-      },
+      metrics: opts.metrics,
+      cdnOrigin: opts.config.proxy.cdn,
+      archive: opts.images,
+      ...(opts.imageTiming ? { timing: opts.imageTiming } : {}),
     });
     for (const acc of opts.config.accounts.filter((a) => a.enable)) this.addAccount(acc);
     this.cluster = opts.cluster
       ? new ClusterSide({
-          node: opts.cluster.node,
-          accounts: this.accounts,
-          book: this.book,
-          scheduler: this.scheduler,
-          store: opts.store,
+          ...opts.cluster,
+          ...{ accounts: this.accounts, book: this.book, scheduler: this.scheduler, store: opts.store },
           logger: this.log,
+          maxQueue: () => opts.config.settings.maxQueue,
+          fail: (rec, reason) => this.fail(rec, reason),
           emitTask: (task, origin) => this.emit('task', task, origin),
           cancel: (id) => this.cancel(id),
-          onLeaseLost: opts.cluster.onLeaseLost,
         })
       : undefined;
   }
@@ -214,7 +209,7 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
   async start(): Promise<void> {
     const all = (await this.opts.store.all()).sort((a, b) => a.meta.seq - b.meta.seq);
     const front: string[] = [];
-    // In a cluster, tasks are worked on where their account's lease is (see startClustered).
+    // In a cluster, tasks are worked on where their account's lease is (ClusterSide.start).
     for (const rec of this.cluster ? [] : all) {
       this.seq = Math.max(this.seq, rec.meta.seq);
       if (isTerminal(rec.task.status)) {
@@ -236,7 +231,7 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
       SUMMARY_SWEEP_MS,
     );
     this.sweepTimer.unref();
-    if (this.cluster) await this.startClustered(all);
+    if (this.cluster) this.seq = await this.cluster.start(all);
   }
 
   /** Stops taking work, lets stored state settle, closes every socket. */
@@ -244,28 +239,15 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
     this.stopping = true;
     this.care.stop();
     if (this.sweepTimer) clearInterval(this.sweepTimer);
+    await this.cluster?.quiesce();
     this.scheduler.stop();
     // Copies in flight are cut short; their tasks finish with the Discord link.
-    await this.results.stop();
+    await this.finisher.results.stop();
     await this.book.flush();
     await Promise.allSettled([...this.accounts.values()].map((a) => a.stop()));
     await this.opts.notifier?.drain();
     // Last: the leases go once nothing more will be written, so the next holder reads it all.
-    await this.cluster?.node.stop();
-  }
-
-  /**
-   * Cluster start (SPEC §13): every task is listed, but only the tasks of accounts whose lease
-   * this instance takes (and waiting tasks it is given) are worked on here.
-   */
-  private async startClustered(all: TaskRecord[]): Promise<void> {
-    const unplaced: TaskRecord[] = [];
-    for (const rec of all) {
-      this.seq = Math.max(this.seq, rec.meta.seq);
-      this.book.summaries.set(rec.task.id, { status: rec.task.status, submitTime: rec.task.submitTime ?? 0 });
-      if (rec.task.status === 'PENDING') unplaced.push(rec);
-    }
-    await this.cluster?.start(unplaced);
+    await this.cluster?.leave();
   }
 
   // ---------------------------------------------------------------- intake
@@ -381,7 +363,8 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
       m.queuedAtMs = Date.now();
     });
     giveBack();
-    this.scheduler.enqueue(taskId);
+    if (this.cluster) await this.cluster.work.enqueue(rec);
+    else this.scheduler.enqueue(taskId);
     await this.book.settled(taskId);
     return (this.book.view(taskId) ?? rec.task) as Task;
   }
@@ -425,14 +408,14 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
   async get(taskId: string): Promise<Task | undefined> {
     const rec = await this.getRecord(taskId);
     // A task another instance of a cluster works on is read from the store, never written here.
-    if (rec && this.book.records.get(rec.task.id) === rec) await this.results.onRead(rec);
+    if (rec && this.book.records.get(rec.task.id) === rec) await this.finisher.results.onRead(rec);
     return rec ? (this.book.view(rec.task.id) ?? rec.task) : undefined;
   }
 
   /** The task as `/task/fetch` serves it, already JSON (the persisted snapshot, not re-serialised). */
   async getJson(taskId: string): Promise<string | undefined> {
     const rec = await this.getRecord(taskId);
-    if (rec && this.book.records.get(rec.task.id) === rec) await this.results.onRead(rec);
+    if (rec && this.book.records.get(rec.task.id) === rec) await this.finisher.results.onRead(rec);
     return rec ? (this.book.viewJson(rec.task.id) ?? JSON.stringify(rec.task)) : undefined;
   }
 
@@ -451,7 +434,7 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
     for (const id of ids) {
       const rec = await this.getRecord(id);
       // Lists do not wait for link updates; the next read shows them.
-      if (rec && this.book.records.get(id) === rec) void this.results.onRead(rec);
+      if (rec && this.book.records.get(id) === rec) void this.finisher.results.onRead(rec);
       const view = rec ? (this.book.view(id) ?? rec.task) : undefined;
       if (view) out.push(view);
     }
@@ -467,7 +450,7 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
       mode: this.opts.mode,
       accounts,
       queue: this.scheduler.queue.length,
-      images: this.results.health(),
+      images: this.finisher.results.health(),
     };
     return this.cluster ? this.cluster.health(own, queuedBy) : own;
   }
@@ -531,10 +514,14 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
       now,
     );
     const id = rec.task.id;
+    let back = giveBack;
     try {
+      // In a cluster the place is counted for every instance (SPEC §13), before it is stored.
+      if (this.cluster && !spec.park) back = await this.cluster.work.reserve(rec).finally(giveBack);
       await this.book.insert(rec);
     } catch (err) {
-      giveBack();
+      back();
+      if (err instanceof EngineError) throw err;
       throw new EngineError('STORE_FAILED', `could not store the task: ${(err as Error).message}`);
     }
     this.log.info({ task: id, action, status: 'PENDING' }, 'task created');
@@ -544,17 +531,11 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
       return this.fail(rec, `account ${spec.pinnedTo} unavailable: ${pinned?.reason ?? 'not configured'}`);
     }
     giveBack();
-    if (this.cluster) {
-      // Placed with another instance (the holder of its account): it is announced from there.
-      const placed = this.book.view(id) as Task;
-      if (!(await this.cluster.place(rec))) {
-        this.emit('task', placed, rec.meta.origin);
-        return placed;
-      }
-    }
     if (spec.park) this.scheduler.park(rec);
-    else this.scheduler.enqueue(id);
+    else if (!this.cluster) this.scheduler.enqueue(id);
     const view = this.book.view(id) as Task;
+    // In line for the whole cluster: the instance that takes it announces it from then on.
+    if (this.cluster && !spec.park) await this.cluster.work.enqueue(rec);
     this.emit('task', view, rec.meta.origin);
     return view;
   }
@@ -582,10 +563,7 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
   // ---------------------------------------------------------------- transitions
 
   private announce(task: Readonly<Task>, notifyUrl: string | null, facts: TaskFacts): void {
-    if (this.cluster) {
-      this.cluster.node.publishTask(JSON.stringify(task));
-      if (task.status !== 'PENDING') this.cluster.node.donePending(task.id);
-    }
+    this.cluster?.announced(task);
     this.emit('task', task as Task, facts.origin);
     if (notifyUrl && task.status !== 'PENDING' && task.status !== 'STARTED') {
       this.opts.notifier?.notify(task as Task, notifyUrl, facts);
@@ -593,49 +571,11 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
   }
 
   private finish(rec: TaskRecord, change: Change): void {
-    // A result with a file is stored first (§6.7); the filer finishes the task when it is.
-    if (this.results.finish(rec, change, (c) => this.finishNow(rec, c))) return;
-    this.finishNow(rec, change);
+    this.finisher.finish(rec, change);
   }
 
-  private finishNow(rec: TaskRecord, change: Change): void {
-    const ok = this.book.mutate(rec, (t, m) => {
-      change(t, m);
-      t.status = 'FINISHED';
-      t.progress = '100%';
-      t.finishTime = Math.floor(Date.now() / 1000);
-      t.failReason = null;
-    });
-    if (ok) this.settle(rec);
-  }
-
-  private async fail(rec: TaskRecord, reason: string): Promise<Task> {
-    // Midjourney delivered the result; it is being stored and the task will finish.
-    if (this.results.isHolding(rec.task.id)) return (this.book.view(rec.task.id) ?? rec.task) as Task;
-    const ok = this.book.mutate(rec, (t) => {
-      t.status = 'FAILED';
-      t.failReason = reason;
-      t.finishTime = Math.floor(Date.now() / 1000);
-    });
-    if (ok) {
-      this.log.info({ task: rec.task.id, reason }, 'task failed');
-      this.settle(rec);
-    }
-    await this.book.settled(rec.task.id);
-    return (this.book.view(rec.task.id) ?? rec.task) as Task;
-  }
-
-  /** Frees the slot, forgets the keys, and drains the queue after every final status. */
-  private settle(rec: TaskRecord): void {
-    this.scheduler.release(rec);
-    const m = this.opts.metrics;
-    if (m) {
-      const labels = { action: rec.task.action, status: rec.task.status };
-      m.tasks.inc(labels);
-      if (rec.task.submitTime)
-        m.taskDuration.observe(labels, Math.max(0, Date.now() / 1000 - rec.task.submitTime));
-    }
-    this.book.retire(rec.task.id);
+  private fail(rec: TaskRecord, reason: string): Promise<Task> {
+    return this.finisher.fail(rec, reason);
   }
 
   private onAccountState(account: Account, state: Account['state'], reason: string | null): void {

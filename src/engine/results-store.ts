@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { z } from 'zod';
+import { Gate } from '../images/gate.ts';
 import type { ImageArchive } from '../images/types.ts';
 import type { Logger } from '../log.ts';
 import { isGridResult } from '../midjourney/index.ts';
@@ -53,6 +54,11 @@ export interface ResultFilerOptions {
   refreshEveryMs?: number;
   /** How long a read waits for a copy it started (default 5 s); past it the read answers as is. */
   readWaitMs?: number;
+  /**
+   * Copies in flight at once (default 4): the slot is free once Midjourney's final arrives, so
+   * without a bound a burst of results would hold every downloaded file in memory at once.
+   */
+  copiesAtOnce?: number;
   /** Each stored image's timings: the download, and the rest (split, thumbnails, writes). For benches. */
   onTiming?: (t: { taskId: string; downloadMs: number; storeMs: number }) => void;
 }
@@ -79,9 +85,11 @@ export class ResultFiler {
   private readonly log: Logger;
   private readonly failures: Counter<'kind'> | undefined;
   private readonly storeSeconds: Histogram | undefined;
+  private readonly copies: Gate;
 
   constructor(private readonly opts: ResultFilerOptions) {
     this.log = opts.logger.child({ room: 'engine', part: 'images' });
+    this.copies = new Gate(opts.copiesAtOnce ?? 4);
     if (opts.registry) {
       this.failures = new Counter({
         name: 'mjb_image_store_failures_total',
@@ -264,8 +272,12 @@ export class ResultFiler {
     }
   }
 
-  /** Downloads and files the task's result; null (logged, counted) when any part fails. */
-  private async copy(taskId: string, token: string, task: Task): Promise<Filed | null> {
+  /** Downloads and files the task's result (in turn); null (logged, counted) when any part fails. */
+  private copy(taskId: string, token: string, task: Task): Promise<Filed | null> {
+    return this.copies.run(() => this.copyNow(taskId, token, task));
+  }
+
+  private async copyNow(taskId: string, token: string, task: Task): Promise<Filed | null> {
     const archive = this.opts.archive;
     if (!archive) return null;
     const d = this.opts.download ?? {};

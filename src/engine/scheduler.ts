@@ -27,6 +27,20 @@ export interface SchedulerDeps {
   fail(rec: TaskRecord, reason: string): Promise<Task>;
 }
 
+/**
+ * A waiting line shared with other instances (SPEC §13, cluster-work.ts): waiting tasks live
+ * there instead of in this process's queue, which then holds only what this instance must start
+ * itself (the STARTED tasks of an account it just took over).
+ */
+export interface SharedLine {
+  /** Slots may be free: take waiting work. */
+  pull(): void;
+  /** A task gave its slot of `accountId` back (final, or requeued). */
+  freed(rec: TaskRecord, accountId: string): void;
+  /** After `Queue full`: the task, persisted PENDING again, goes back to the head of the line. */
+  requeue(rec: TaskRecord, account: Account): void;
+}
+
 export class Scheduler {
   readonly queue = new TaskQueue();
   private readonly timers = new Map<string, NodeJS.Timeout>();
@@ -35,8 +49,14 @@ export class Scheduler {
   private drainScheduled = false;
   private queueTimer: NodeJS.Timeout | undefined;
   private stopping = false;
+  private line: SharedLine | undefined;
 
   constructor(private readonly deps: SchedulerDeps) {}
+
+  /** From now on waiting tasks are the shared line's (cluster mode). */
+  attach(line: SharedLine): void {
+    this.line = line;
+  }
 
   start(): void {
     this.deps.metrics?.queueLength.set(this.queue.length);
@@ -140,6 +160,7 @@ export class Scheduler {
     queueMicrotask(() => {
       this.drainScheduled = false;
       this.drain();
+      if (!this.stopping) this.line?.pull();
     });
   }
 
@@ -153,6 +174,20 @@ export class Scheduler {
     return by;
   }
 
+  /**
+   * Midjourney's final arrived and the task waits only for its result to be stored (SPEC §6.7):
+   * the Discord job is over, so its slot goes back now and the next waiting job can start while
+   * the file is copied. Its timer and keys stay until {@link release}.
+   */
+  resultArrived(rec: TaskRecord): void {
+    const id = rec.task.id;
+    const account = rec.meta.accountId ? this.deps.accounts.get(rec.meta.accountId) : undefined;
+    if (!account?.running.delete(id)) return;
+    account.finishing.add(id);
+    this.line?.freed(rec, account.id);
+    this.scheduleDrain();
+  }
+
   /** Gives back what a terminal task held: its slot, its timer, its place, its keys. */
   release(rec: TaskRecord): void {
     const id = rec.task.id;
@@ -162,6 +197,8 @@ export class Scheduler {
     this.queue.remove(id);
     const account = rec.meta.accountId ? this.deps.accounts.get(rec.meta.accountId) : undefined;
     account?.running.delete(id);
+    account?.finishing.delete(id);
+    if (account) this.line?.freed(rec, account.id);
     this.deps.index.forget(rec);
     this.deps.metrics?.queueLength.set(this.queue.length);
     this.scheduleDrain();
@@ -182,6 +219,10 @@ export class Scheduler {
         t.discordId = null;
       }
     });
+    if (this.line) {
+      this.line.requeue(rec, account);
+      return;
+    }
     this.queue.unshift(rec.task.id);
     setTimeout(() => this.scheduleDrain(), 60_000).unref();
     this.scheduleDrain();
@@ -228,6 +269,11 @@ export class Scheduler {
       }
     }
     return best;
+  }
+
+  /** Starts a task the shared line handed to this instance for `account` (it holds the slot). */
+  startOn(rec: TaskRecord, account: Account): void {
+    this.begin(rec, account);
   }
 
   private begin(rec: TaskRecord, account: Account): void {

@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream';
 import type { ImagesConfig } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { Backend } from './backend.ts';
+import { Gate } from './gate.ts';
 import { LocalBackend } from './local.ts';
 import { keyOf, validParts } from './names.ts';
 import { cutResult } from './process.ts';
@@ -33,6 +34,11 @@ export interface ArchiveOptions {
   cwd?: string;
   /** How often the expiry sweep runs (default hourly). */
   sweepEveryMs?: number;
+  /**
+   * How many results are decoded and cut at once (default 1): one cut already keeps the cores
+   * busy (its encodes run side by side), and each decoded grid holds 12+ MB.
+   */
+  cutsAtOnce?: number;
 }
 
 /** The archive, the reader, and what `src/app.ts` needs to start and stop it. */
@@ -49,6 +55,7 @@ class Archive implements ImageService {
   private ok = true;
   private timer: NodeJS.Timeout | undefined;
   private readonly log: Logger;
+  private readonly cuts: Gate;
 
   constructor(
     readonly kind: ImageStoreKind,
@@ -58,6 +65,7 @@ class Archive implements ImageService {
   ) {
     this.enabled = backend !== undefined;
     this.log = opts.logger.child({ room: 'images' });
+    this.cuts = new Gate(opts.cutsAtOnce ?? 1);
   }
 
   async start(): Promise<void> {
@@ -100,7 +108,7 @@ class Archive implements ImageService {
   }
 
   async fileImage(taskId: string, token: string, bytes: Buffer, opts: FileImageOptions): Promise<FiledImage> {
-    const cut = await cutResult(bytes, { grid: opts.grid && this.split });
+    const cut = await this.cuts.run(() => cutResult(bytes, { grid: opts.grid && this.split }));
     // The original goes last: its presence means the whole set is there.
     const [original, ...derived] = cut.files;
     await Promise.all(derived.map((f) => this.put(keyOf(taskId, token, f.name), f.bytes, f.contentType)));

@@ -61,7 +61,7 @@ async function main(): Promise<void> {
       return true;
     },
   });
-  stats = countInteractions(sandbox.discord, () => sandbox.bot.stats().started);
+  stats = countInteractions(sandbox.discord, () => sandbox.bot.stats());
   const line = {
     proxy: sandbox.proxy,
     accounts: sandbox.accounts.map((a) => ({

@@ -9,6 +9,8 @@ export interface SandboxStats {
   interactions: number;
   duplicateNonces: number;
   jobs: number;
+  /** Per account channel id: the most jobs Midjourney generated at once (its `concurrency` held?). */
+  peakRunning: Record<string, number>;
   /** Per account channel id. */
   byAccount: Record<string, { interactions: number; duplicateNonces: number }>;
 }
@@ -16,8 +18,11 @@ export interface SandboxStats {
 /** Nonces remembered for the duplicate check; older ones are forgotten (bounded memory). */
 const MAX_NONCES = 200_000;
 
-/** Starts counting the interactions `discord` accepts; `jobs()` reads the bot's job count. */
-export function countInteractions(discord: FakeDiscord, jobs: () => number): () => SandboxStats {
+/** Starts counting the interactions `discord` accepts; `bot()` reads the bot's job counts. */
+export function countInteractions(
+  discord: FakeDiscord,
+  bot: () => { started: number; peakRunning: Record<string, number> },
+): () => SandboxStats {
   let interactions = 0;
   let duplicateNonces = 0;
   const byAccount = new Map<string, { interactions: number; duplicateNonces: number }>();
@@ -45,7 +50,8 @@ export function countInteractions(discord: FakeDiscord, jobs: () => number): () 
   return () => ({
     interactions,
     duplicateNonces,
-    jobs: jobs(),
+    jobs: bot().started,
+    peakRunning: bot().peakRunning,
     byAccount: Object.fromEntries([...byAccount].map(([id, a]) => [id, { ...a }])),
   });
 }

@@ -314,4 +314,13 @@ describe('several instances on one Redis (SPEC §13), as separate processes', ()
     assert.equal(new Set(spread.flatMap((h) => h.instance.accounts)).size, 4);
     assert.equal((await sandbox.stats()).duplicateNonces, 0);
   });
+
+  test('an instance whose images.dir is not the one the others share refuses to start', async () => {
+    const elsewhere = join(mkdtempSync(join(tmpdir(), 'mjb-cluster-other-')), 'images');
+    await assert.rejects(startInstance({ ...config('i5'), images: { dir: elsewhere } }), (err: Error) => {
+      assert.match(err.message, /exited with 2/);
+      assert.match(err.message, /images\.dir .* is not the directory the other instances of the cluster use/);
+      return true;
+    });
+  });
 });

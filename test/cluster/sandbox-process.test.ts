@@ -29,7 +29,13 @@ describe('the sandbox as its own process (npm run sandbox)', () => {
     assert.match(line.proxy.gateway, /^ws:\/\/127\.0\.0\.1:\d+$/);
     assert.equal(new Set(line.accounts.map((a) => a.channel_id)).size, 2);
     const before = await sandbox.stats();
-    assert.deepEqual(before, { interactions: 0, duplicateNonces: 0, jobs: 0, byAccount: {} });
+    assert.deepEqual(before, {
+      interactions: 0,
+      duplicateNonces: 0,
+      jobs: 0,
+      peakRunning: {},
+      byAccount: {},
+    });
 
     const dir = mkdtempSync(join(tmpdir(), 'mjb-sbx-'));
     svc = await startInstance({
@@ -66,6 +72,7 @@ describe('the sandbox as its own process (npm run sandbox)', () => {
 
     const stats = await sandbox.stats();
     assert.equal(stats.jobs, 1);
+    assert.deepEqual(stats.peakRunning, { [task.discordId]: 1 });
     assert.equal(stats.duplicateNonces, 0);
     assert.ok(stats.interactions >= 1);
     assert.ok((stats.byAccount[task.discordId]?.interactions ?? 0) >= 1);

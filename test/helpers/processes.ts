@@ -78,6 +78,7 @@ export interface SandboxProc extends Proc {
     interactions: number;
     duplicateNonces: number;
     jobs: number;
+    peakRunning: Record<string, number>;
     byAccount: Record<string, { interactions: number; duplicateNonces: number }>;
   }>;
 }

@@ -37,7 +37,8 @@ test('holdJobs keeps jobs where told (submitted, at a percentage, before an upsc
     assert.equal((await svc.fetchTask(up)).status, 'SUBMITTED');
     faults.holdJobs(false);
     assert.equal((await svc.waitTask(up)).status, 'FINISHED');
-    assert.deepEqual(svc.sandbox.bot.stats(), { started: 2, finished: 2 });
+    const { started, finished } = svc.sandbox.bot.stats();
+    assert.deepEqual({ started, finished }, { started: 2, finished: 2 });
   } finally {
     await svc.close();
   }

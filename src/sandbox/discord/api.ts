@@ -92,6 +92,8 @@ export interface DiscordFaults {
   cdnDown(on: boolean): void;
   /** The next `n` CDN downloads answer 500. */
   cdnErrorNext(n: number): void;
+  /** While on, CDN downloads get no answer; turning it off answers every held one. */
+  cdnHold(on: boolean): void;
   /** Links signed from now on live this many seconds (default a day, like Discord's). */
   cdnUrlLifetime(seconds: number): void;
 }

@@ -53,6 +53,9 @@ const INPAINT_PATH = /^(?:\/\.proxy)?\/inpaint\/api\/submit-job(?:\/([^/]+))?$/;
 
 class FakeDiscordServer implements FakeDiscord {
   readonly faults: DiscordFaults;
+  /** `cdnHold`: downloads wait unanswered while on. */
+  private cdnHeld = false;
+  private readonly heldAnswers: (() => void)[] = [];
   readonly store: DiscordStore;
   readonly cdn: Cdn;
   readonly gateway: GatewayServer;
@@ -100,6 +103,11 @@ class FakeDiscordServer implements FakeDiscord {
       },
       cdnErrorNext: (n) => {
         this.cdn.faults.errorsNext = Math.max(0, n);
+      },
+      cdnHold: (on) => {
+        this.cdnHeld = on;
+        if (on) return;
+        for (const answer of this.heldAnswers.splice(0)) answer();
       },
       cdnUrlLifetime: (seconds) => {
         this.cdn.urlLifetimeS = seconds;
@@ -277,6 +285,10 @@ class FakeDiscordServer implements FakeDiscord {
   }
 
   private serveCdn(res: ServerResponse, path: string, query: URLSearchParams, headOnly: boolean): void {
+    if (this.cdnHeld) {
+      this.heldAnswers.push(() => this.serveCdn(res, path, query, headOnly));
+      return;
+    }
     let decoded = path;
     try {
       decoded = `/${path

@@ -115,7 +115,8 @@ export interface MidjourneyBot {
   /** Per-user switches of the 2026 surface (remix, fast hours) and what the bot knows of a user. */
   readonly controls: BotControls;
   jobByHash(hash: string): SandboxJob | undefined;
-  stats(): { started: number; finished: number };
+  /** Jobs started and finished, and per channel the most jobs ever generating at once. */
+  stats(): { started: number; finished: number; peakRunning: Record<string, number> };
   /** Jobs whose buttons still work and jobs in flight, for the sandbox's state. */
   exportState(): BotState;
   /** Takes back an exported state: old buttons work again, jobs in flight go on. */
@@ -175,7 +176,13 @@ export function attachMidjourneyBot(discord: FakeDiscord, opts: BotOptions): Mid
   const running = new Map<string, Running>();
   const inpaintTokens = new Map<string, { ix: InteractionContext; parent: SandboxJob }>();
   const counters = { started: 0, finished: 0 };
-  const changed = () => opts.onChange?.();
+  const peaks = new Map<string, number>();
+  const changed = () => {
+    const now = new Map<string, number>();
+    for (const r of running.values()) now.set(r.job.channelId, (now.get(r.job.channelId) ?? 0) + 1);
+    for (const [c, n] of now) if (n > (peaks.get(c) ?? 0)) peaks.set(c, n);
+    opts.onChange?.();
+  };
   /** Keeps a job (its buttons can be pressed later); the oldest finished ones are forgotten. */
   const remember = (job: SandboxJob) => {
     jobs.set(job.hash, job);
@@ -868,7 +875,7 @@ export function attachMidjourneyBot(discord: FakeDiscord, opts: BotOptions): Mid
     },
     controls: extras.controls,
     jobByHash: (hash) => jobs.get(hash),
-    stats: () => ({ ...counters }),
+    stats: () => ({ ...counters, peakRunning: Object.fromEntries(peaks) }),
     exportState: () => ({
       jobs: [...jobs.values()].slice(-PERSISTED_JOBS),
       running: [...running.values()].map((r) => r.state),
