@@ -31,7 +31,11 @@ export class CompatJson {
 
   /** The compat JSON of a task, or undefined when it is unknown. */
   async of(id: string): Promise<string | undefined> {
-    const stored = this.engine.getJson ? await this.engine.getJson(id) : undefined;
+    return this.fromStored(id, this.engine.getJson ? await this.engine.getJson(id) : undefined);
+  }
+
+  /** The compat JSON of a task whose stored JSON is `stored` (undefined: read it afresh). */
+  private async fromStored(id: string, stored: string | undefined): Promise<string | undefined> {
     if (stored === undefined) return this.fresh(id);
     const hit = this.cache.get(id);
     if (hit && hit.stored === stored) return hit.compat;
@@ -53,7 +57,15 @@ export class CompatJson {
 
   /** A bare JSON array (UTF-8) of the known ones among `ids`, in their order. */
   async list(ids: string[]): Promise<Buffer> {
-    const parts = await Promise.all(ids.map((id) => this.of(id)));
+    const stored = await this.engine.getJsonMany(ids);
+    // A cached task costs a lookup, no wait; only the others are awaited.
+    const parts = await Promise.all(
+      ids.map((id, i) => {
+        const s = stored[i];
+        const hit = s === undefined ? undefined : this.cache.get(id);
+        return hit && hit.stored === s ? hit.compat : this.fromStored(id, s);
+      }),
+    );
     const key = ids.join(',');
     const hit = this.lists.get(key);
     // The same text for every task (mostly the very same string): the same answer.

@@ -165,6 +165,11 @@ export interface EngineApi {
   get(taskId: string): Promise<Task | undefined>;
   /** The task's JSON as last persisted (what `get` returns, serialised), without a copy. */
   getJson?(taskId: string): Promise<string | undefined>;
+  /**
+   * The JSON of many tasks at once, in the order of `ids` (undefined: unknown); like `list`, it
+   * does not wait for result links being updated.
+   */
+  getJsonMany(ids: readonly string[]): Promise<(string | undefined)[]>;
   /** What the engine knows of the task beside its JSON, as last persisted. */
   facts(taskId: string): Promise<TaskFacts | undefined>;
   list(filter: { status?: TaskStatus; limit: number }): Promise<Task[]>;

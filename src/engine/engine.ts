@@ -28,6 +28,7 @@ import type {
   VideoInput,
 } from './api.ts';
 import { type Change, TaskBook } from './book.ts';
+import { jsonOfMany } from './bulk-read.ts';
 import { ClusterSide, type ClusterSideDeps } from './cluster-side.ts';
 import { dataProblem } from './data-limits.ts';
 import { DiscordDispatch } from './dispatch.ts';
@@ -417,6 +418,14 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
     const rec = await this.getRecord(taskId);
     if (rec && this.book.records.get(rec.task.id) === rec) await this.finisher.results.onRead(rec);
     return rec ? (this.book.viewJson(rec.task.id) ?? JSON.stringify(rec.task)) : undefined;
+  }
+
+  getJsonMany(ids: readonly string[]): Promise<(string | undefined)[]> {
+    const load = (id: string) => this.getRecord(id);
+    return jsonOfMany(
+      { book: this.book, load, onRead: (rec) => void this.finisher.results.onRead(rec) },
+      ids,
+    );
   }
 
   async facts(taskId: string): Promise<TaskFacts | undefined> {
