@@ -202,7 +202,7 @@ export class ResultFiler {
     if (archive?.enabled && !m?.stored && this.hasSource(rec.task)) {
       if (!m || now - m.lastTryMs >= (this.opts.retryEveryMs ?? 60_000)) return true;
     }
-    // A stored result has no link to refresh: the URL is not even parsed (this runs on every read).
+    // A stored result needs nothing (checked first: this runs on every fetch of the task).
     if (m?.stored) return false;
     const expiry = linkExpiry(rec.task.imageRawUrl);
     if (expiry === null || expiry > now) return false;
