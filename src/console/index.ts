@@ -7,8 +7,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../config.ts';
 import type { EngineApi } from '../engine/api.ts';
 import { EngineError } from '../engine/errors.ts';
-import type { Task } from '../engine/task.ts';
+import { TASK_STATUSES, type Task } from '../engine/task.ts';
 import type { Logger } from '../log.ts';
+import { ACTIONS } from '../midjourney/actions.ts';
 import { type Access, decideAccess, isLocalRequest, sameOriginAction } from './access.ts';
 import { type Asset, loadAssets } from './assets.ts';
 import {
@@ -232,6 +233,11 @@ export function createConsole(opts: ConsoleOptions): ConsoleFront {
       }
       if (name === 'overview') {
         send(res, 200, { code: 0, msg: 'ok', data: { health: engine.health(), stats: await stats.hour() } });
+        return;
+      }
+      if (name === 'lists') {
+        // The names the gallery filters by, from the lists the engine checks against.
+        send(res, 200, { code: 0, msg: 'ok', data: { statuses: TASK_STATUSES, actions: ACTIONS } });
         return;
       }
       if (name === 'tasks') {

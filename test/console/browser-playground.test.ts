@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import sharp from 'sharp';
+import { TASK_STATUSES } from '../../src/engine/task.ts';
+import { ACTIONS } from '../../src/midjourney/actions.ts';
 import { type Browser, imageLoaded, launchBrowser } from '../helpers/browser.ts';
 import { type Service, startService } from '../helpers/service.ts';
 
@@ -90,6 +92,11 @@ test('playground: drop and pick images, blend them, describe one and imagine a d
   // Gallery: the filters narrow the list; a task started elsewhere appears and runs live.
   await page.getByRole('link', { name: 'Gallery' }).click();
   await page.locator(`#gallery li[data-task="${imagineId}"]`).waitFor();
+  // The filters offer the service's own lists: every status and every action, 'any' first.
+  const offered = async (id: string) =>
+    (await page.evaluate(`[...document.querySelectorAll('#${id} option')].map((o) => o.value)`)) as string[];
+  assert.deepEqual(await offered('f-status'), ['', ...TASK_STATUSES]);
+  assert.deepEqual(await offered('f-action'), ['', ...ACTIONS]);
   await page.getByLabel('Action').selectOption('DESCRIBE');
   await page.waitForURL(/action=DESCRIBE/);
   await page.locator(`#gallery li[data-task="${describeId}"]`).waitFor();

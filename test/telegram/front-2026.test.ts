@@ -121,15 +121,15 @@ describe('Telegram front: video, shorten, seed', () => {
     const prompts = (await h.waitTask(shorten.id)).prompts;
     assert.equal(prompts.length, 5);
     for (const p of prompts) assert.ok((list.text ?? '').includes(p));
-    const before = (await h.tasks()).length;
+    // The tasks there before the press: the pick's imagine is the one new IMAGINE after it.
+    const before = new Set((await h.tasks()).map((t) => t.id));
     await press(h, u, list, '3️⃣');
     const imagine = await h.task(
-      (t) =>
-        t.action === 'IMAGINE' && t.id !== shorten.id && (t.submitTime ?? 0) >= (shorten.submitTime ?? 0),
+      (t) => t.action === 'IMAGINE' && !before.has(t.id),
       'the imagine of a pick',
       20_000,
     );
-    assert.ok((await h.tasks()).length > before);
+    assert.equal(imagine.prompt, prompts[2], 'the third shortened prompt is imagined');
     assert.equal((await h.waitTask(imagine.id, undefined, 30_000)).status, 'FINISHED');
   });
 

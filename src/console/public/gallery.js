@@ -4,35 +4,15 @@ import { get } from './api.js';
 import { fill, h, progressText, thumbOf } from './dom.js';
 import { subscribe, throttle } from './live.js';
 
-const STATUSES = ['PENDING', 'STARTED', 'SUBMITTED', 'RUNNING', 'FINISHED', 'FAILED'];
-const ACTIONS = [
-  'IMAGINE',
-  'DESCRIBE',
-  'BLEND',
-  'UPSCALE',
-  'VARIATION',
-  'REROLL',
-  'VARIATION_STRONG',
-  'VARIATION_SUBTLE',
-  'VARIATION_REGION',
-  'ZOOMOUT',
-  'ZOOMOUT_CUSTOM',
-  'MAKE_SQUARE',
-  'PANLEFT',
-  'PANRIGHT',
-  'PANUP',
-  'PANDOWN',
-  'UPSCALE_V5_2X',
-  'UPSCALE_V5_4X',
-  'UPSCALE_V6_2X_SUBTLE',
-  'UPSCALE_V6_2X_CREATIVE',
-  'PIC_READER',
-  'SHORTEN',
-  'VIDEO',
-  'VIDEO_EXTEND',
-  'VIDEO_UPSCALE',
-  'CANCEL_JOB',
-];
+/** The status and action names the filters offer, as the service has them (asked once). */
+let lists;
+function filterLists() {
+  lists ??= get('lists').catch((err) => {
+    lists = undefined;
+    throw err;
+  });
+  return lists;
+}
 
 /** One task as a card linking to its page. */
 export function taskCard(task) {
@@ -83,6 +63,7 @@ function select(id, label, values, current) {
 }
 
 export async function renderGallery(main, { params, navigate }) {
+  const { statuses, actions } = await filterLists();
   const f = {
     status: params.get('status') ?? '',
     action: params.get('action') ?? '',
@@ -105,8 +86,8 @@ export async function renderGallery(main, { params, navigate }) {
         if (e.target.tagName === 'SELECT') form.requestSubmit();
       },
     },
-    select('f-status', 'Status', STATUSES, f.status),
-    select('f-action', 'Action', ACTIONS, f.action),
+    select('f-status', 'Status', statuses, f.status),
+    select('f-action', 'Action', actions, f.action),
     h('label', { for: 'f-q' }, 'Text'),
     h('input', { id: 'f-q', name: 'q', type: 'search', value: f.q, placeholder: 'prompt or id' }),
     h('button', { type: 'submit' }, 'Filter'),

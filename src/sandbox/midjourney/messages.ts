@@ -1,6 +1,6 @@
 /**
  * Midjourney's message pieces as the real bot sends them (reference §4, §5): its author, the
- * interaction stamps, button rows, and the content lines.
+ * interaction stamps, button rows, the head of an answer, and the content lines.
  */
 import type { DiscordActionRow } from '../../discord/types.ts';
 import { MIDJOURNEY_APP_ID } from '../../midjourney/ids.ts';
@@ -140,4 +140,28 @@ export function slug(prompt: string): string {
       .replace(/^_+|_+$/g, '')
       .slice(0, 40) || 'image'
   );
+}
+
+/** A grey button (or styled by `extra`), as the 2026 answers lay them out. */
+export function plainButton(
+  custom_id: string,
+  label: string | undefined,
+  extra: Record<string, unknown> = {},
+) {
+  return { type: 2, style: 2, custom_id, ...(label ? { label } : {}), ...extra };
+}
+
+/** The head of a message answering an interaction: author, nonce and its stamps. */
+export function answerTo(
+  ix: { id: string; nonce: string | undefined; guildId: string | undefined; user: FakeUser },
+  name: string,
+) {
+  return {
+    author: MJ_USER,
+    type: ix.guildId ? 20 : 0,
+    nonce: ix.nonce,
+    webhook_id: MJ_USER.id,
+    application_id: MJ_USER.id,
+    ...interactionStamps(ix.id, name, ix.user),
+  };
 }

@@ -5,29 +5,84 @@
  * stored before the menu shows it.
  */
 import type { FrontContext } from '../context.ts';
-import { isLang, LANG_NAMES, LANGS, type Lang, type MessageKey, type Tr } from '../i18n/index.ts';
+import { LANG_NAMES, LANGS, type Lang, type MessageKey, type Tr } from '../i18n/index.ts';
 import type { InlineKeyboard } from '../keyboard.ts';
 import { apiFailure, isNotModified } from '../sender.ts';
-import { ASPECTS, addedParams, type Prefs, SPEEDS, STYLIZE, VERSIONS, versionLabel } from '../settings.ts';
+import {
+  ASPECTS,
+  addedParams,
+  type Prefs,
+  SPEEDS,
+  type Speed,
+  STYLIZE,
+  type Stylize,
+  VERSIONS,
+  type Version,
+  versionLabel,
+} from '../settings.ts';
 import type { TgCallbackQuery } from '../updates.ts';
 import { say, toast } from './reply.ts';
 
 export const SETTINGS_PREFIX = 's:';
 
-type Page = 'main' | 'v' | 'ar' | 's' | 'sp' | 'l' | 'L';
+/** The pages with a list to choose from, by the op their buttons carry (`v=7`, `ar=-`, …). */
+type ChoiceOp = 'v' | 'ar' | 's' | 'sp' | 'l';
+/** `main`, a choice page, or `L`: the stand-alone /language menu. */
+type Page = 'main' | ChoiceOp | 'L';
 type Button = { text: string; callback_data: string };
 
-const STYLIZE_KEY: Record<(typeof STYLIZE)[number], MessageKey> = {
+const STYLIZE_KEY: Record<Stylize, MessageKey> = {
   low: 'styLow',
   med: 'styMed',
   high: 'styHigh',
   veryhigh: 'styVeryHigh',
 };
-const SPEED_KEY: Record<(typeof SPEEDS)[number], MessageKey> = {
+const SPEED_KEY: Record<Speed, MessageKey> = {
   fast: 'speedFast',
   relax: 'speedRelax',
   turbo: 'speedTurbo',
 };
+
+/** One list to choose from: the setting it sets, its allowed values, and how each is shown. */
+interface Choice {
+  field: 'version' | 'aspect' | 'stylize' | 'speed' | 'lang';
+  /** The values a press may set; `-` (no value) is always allowed too. */
+  values(speeds: readonly string[]): readonly string[];
+  label(t: Tr, value: string): string;
+  /** The text of the no-value button. */
+  none: MessageKey;
+}
+
+/** Every choice page, so that the menu and the check of a press read the same lists. */
+const CHOICES: Record<ChoiceOp, Choice> = {
+  v: {
+    field: 'version',
+    values: () => VERSIONS,
+    label: (_t, v) => versionLabel(v as Version),
+    none: 'setDefault',
+  },
+  ar: { field: 'aspect', values: () => ASPECTS, label: (_t, a) => a, none: 'setDefault' },
+  s: {
+    field: 'stylize',
+    values: () => STYLIZE,
+    label: (t, s) => t(STYLIZE_KEY[s as Stylize]),
+    none: 'setDefault',
+  },
+  sp: {
+    field: 'speed',
+    values: (speeds) => SPEEDS.filter((s) => speeds.includes(s)),
+    label: (t, s) => t(SPEED_KEY[s as Speed]),
+    none: 'setDefault',
+  },
+  l: { field: 'lang', values: () => LANGS, label: (_t, l) => LANG_NAMES[l as Lang], none: 'setAuto' },
+};
+
+function isChoiceOp(op: string): op is ChoiceOp {
+  return Object.hasOwn(CHOICES, op);
+}
+
+/** Toggles on the main page, by op. */
+const TOGGLES = { raw: 'raw', d: 'draft', al: 'album' } as const;
 
 function data(owner: number, op: string): string {
   return `${SETTINGS_PREFIX}${owner}:${op}`;
@@ -60,144 +115,70 @@ export function settingsView(
   const params = addedParams(prefs, '', speeds) || t('setNothing');
   const head = `${t('setTitle')}\n${params}`;
   const b = (text: string, op: string): Button => ({ text, callback_data: data(owner, op) });
-  const mark = (on: boolean, text: string) => (on ? `✓ ${text}` : text);
-  const back = [b(t('setBack'), 'p:main')];
-  const pairs = (list: Button[]) => {
-    const rows: Button[][] = [];
-    for (let i = 0; i < list.length; i += 3) rows.push(list.slice(i, i + 3));
-    return rows;
-  };
-  switch (page) {
-    case 'main': {
-      const rows: Button[][] = [
-        [b(labels.v, 'p:v'), b(labels.ar, 'p:ar')],
-        [b(labels.s, 'p:s'), b(labels.raw, 'raw')],
-        speeds.length > 0 ? [b(labels.sp, 'p:sp'), b(labels.d, 'd')] : [b(labels.d, 'd')],
-        [b(labels.l, 'p:l'), b(labels.al, 'al')],
-      ];
-      return { text: head, keyboard: { inline_keyboard: rows } };
-    }
-    case 'v':
-      return {
-        text: `${head}\n\n${t('setChoose', { what: labels.v })}`,
-        keyboard: {
-          inline_keyboard: [
-            ...pairs([
-              b(mark(prefs.version === null, t('setDefault')), 'v=-'),
-              ...VERSIONS.map((v) => b(mark(prefs.version === v, versionLabel(v)), `v=${v}`)),
-            ]),
-            back,
-          ],
-        },
-      };
-    case 'ar':
-      return {
-        text: `${head}\n\n${t('setChoose', { what: labels.ar })}`,
-        keyboard: {
-          inline_keyboard: [
-            ...pairs([
-              b(mark(prefs.aspect === null, t('setDefault')), 'ar=-'),
-              ...ASPECTS.map((a) => b(mark(prefs.aspect === a, a), `ar=${a}`)),
-            ]),
-            back,
-          ],
-        },
-      };
-    case 's':
-      return {
-        text: `${head}\n\n${t('setChoose', { what: labels.s })}`,
-        keyboard: {
-          inline_keyboard: [
-            ...pairs([
-              b(mark(prefs.stylize === null, t('setDefault')), 's=-'),
-              ...STYLIZE.map((s) => b(mark(prefs.stylize === s, t(STYLIZE_KEY[s])), `s=${s}`)),
-            ]),
-            back,
-          ],
-        },
-      };
-    case 'sp':
-      return {
-        text: `${head}\n\n${t('setChoose', { what: labels.sp })}`,
-        keyboard: {
-          inline_keyboard: [
-            ...pairs([
-              b(mark(prefs.speed === null, t('setDefault')), 'sp=-'),
-              ...SPEEDS.filter((s) => speeds.includes(s)).map((s) =>
-                b(mark(prefs.speed === s, t(SPEED_KEY[s])), `sp=${s}`),
-              ),
-            ]),
-            back,
-          ],
-        },
-      };
-    case 'l':
-    case 'L': {
-      // 'L' is the stand-alone /language menu: a choice ends it instead of going back.
-      const op = page === 'L' ? 'L' : 'l';
-      const rows = pairs([
-        b(mark(prefs.lang === null, t('setAuto')), `${op}=-`),
-        ...LANGS.map((l) => b(mark(prefs.lang === l, LANG_NAMES[l]), `${op}=${l}`)),
-      ]);
-      return {
-        text: page === 'L' ? t('languageAsk') : `${head}\n\n${t('setChoose', { what: labels.l })}`,
-        keyboard: { inline_keyboard: page === 'L' ? rows : [...rows, back] },
-      };
-    }
+  if (page === 'main') {
+    const rows: Button[][] = [
+      [b(labels.v, 'p:v'), b(labels.ar, 'p:ar')],
+      [b(labels.s, 'p:s'), b(labels.raw, 'raw')],
+      speeds.length > 0 ? [b(labels.sp, 'p:sp'), b(labels.d, 'd')] : [b(labels.d, 'd')],
+      [b(labels.l, 'p:l'), b(labels.al, 'al')],
+    ];
+    return { text: head, keyboard: { inline_keyboard: rows } };
   }
+  // A choice page: "no value" first, then each value, three to a row, the current one ticked.
+  const choice = CHOICES[page === 'L' ? 'l' : page];
+  const current = prefs[choice.field];
+  const mark = (on: boolean, text: string) => (on ? `✓ ${text}` : text);
+  const buttons = [
+    b(mark(current === null, t(choice.none)), `${page}=-`),
+    ...choice.values(speeds).map((v) => b(mark(current === v, choice.label(t, v)), `${page}=${v}`)),
+  ];
+  const rows: Button[][] = [];
+  for (let i = 0; i < buttons.length; i += 3) rows.push(buttons.slice(i, i + 3));
+  // The stand-alone /language menu ends with a choice instead of going back.
+  if (page === 'L') return { text: t('languageAsk'), keyboard: { inline_keyboard: rows } };
+  return {
+    text: `${head}\n\n${t('setChoose', { what: labels[page] })}`,
+    keyboard: { inline_keyboard: [...rows, [b(t('setBack'), 'p:main')]] },
+  };
 }
 
-export async function openSettings(
+/** Sends the menu at `page` in reply to a command. */
+async function openMenu(
   ctx: FrontContext,
   t: Tr,
   chatId: number,
   userId: number,
   replyTo: number,
+  page: Page,
 ): Promise<void> {
   const prefs = await ctx.prefs.get(userId);
-  const view = settingsView(t, prefs, userId, 'main', ctx.speeds);
+  const view = settingsView(t, prefs, userId, page, ctx.speeds);
   await say(ctx, chatId, view.text, { replyTo, replyMarkup: view.keyboard });
 }
 
-export async function openLanguageMenu(
-  ctx: FrontContext,
-  t: Tr,
-  chatId: number,
-  userId: number,
-  replyTo: number,
-): Promise<void> {
-  const prefs = await ctx.prefs.get(userId);
-  const view = settingsView(t, prefs, userId, 'L', ctx.speeds);
-  await say(ctx, chatId, view.text, { replyTo, replyMarkup: view.keyboard });
+/** `/settings`: the main page of the menu. */
+export function openSettings(ctx: FrontContext, t: Tr, chatId: number, userId: number, replyTo: number) {
+  return openMenu(ctx, t, chatId, userId, replyTo, 'main');
+}
+
+/** `/language`: the language choice on its own. */
+export function openLanguageMenu(ctx: FrontContext, t: Tr, chatId: number, userId: number, replyTo: number) {
+  return openMenu(ctx, t, chatId, userId, replyTo, 'L');
 }
 
 /** What a press changes, or null when its value is not one of the allowed ones. */
 function change(op: string, prefs: Prefs, speeds: readonly string[]): Partial<Prefs> | null {
-  const [field, raw] = op.split('=', 2) as [string, string | undefined];
-  const value = raw === '-' ? null : raw;
-  const allowed = (list: readonly string[]) =>
-    value === null || (value !== undefined && list.includes(value));
-  switch (field) {
-    case 'raw':
-      return { raw: !prefs.raw };
-    case 'd':
-      return { draft: !prefs.draft };
-    case 'al':
-      return { album: !prefs.album };
-    case 'v':
-      return allowed(VERSIONS) ? { version: value as Prefs['version'] } : null;
-    case 'ar':
-      return allowed(ASPECTS) ? { aspect: value as Prefs['aspect'] } : null;
-    case 's':
-      return allowed(STYLIZE) ? { stylize: value as Prefs['stylize'] } : null;
-    case 'sp':
-      return allowed(SPEEDS.filter((s) => speeds.includes(s))) ? { speed: value as Prefs['speed'] } : null;
-    case 'l':
-    case 'L':
-      return value === null || isLang(value) ? { lang: value } : null;
-    default:
-      return null;
+  const [name, raw] = op.split('=', 2) as [string, string | undefined];
+  if (raw === undefined) {
+    const toggle = Object.hasOwn(TOGGLES, name) ? TOGGLES[name as keyof typeof TOGGLES] : undefined;
+    return toggle ? ({ [toggle]: !prefs[toggle] } as Partial<Prefs>) : null;
   }
+  const page = name === 'L' ? 'l' : name;
+  if (!isChoiceOp(page)) return null;
+  const choice = CHOICES[page];
+  const value = raw === '-' ? null : raw;
+  if (value !== null && !choice.values(speeds).includes(value)) return null;
+  return { [choice.field]: value } as Partial<Prefs>;
 }
 
 /** A press on a settings or language menu. */
@@ -219,11 +200,11 @@ export async function onSettingsPress(ctx: FrontContext, t: Tr, cq: TgCallbackQu
   let lang = t;
   if (op.startsWith('p:')) {
     const wanted = op.slice(2);
-    if (!['main', 'v', 'ar', 's', 'sp', 'l'].includes(wanted)) {
+    if (wanted !== 'main' && !isChoiceOp(wanted)) {
       await toast(ctx, cq.id, t('expired'));
       return;
     }
-    page = wanted as Page;
+    page = wanted;
     await toast(ctx, cq.id, '');
   } else {
     const patch = change(op, prefs, ctx.speeds);
