@@ -226,3 +226,25 @@ describe('/mj queue limits', () => {
     }
   });
 });
+
+describe('/mj with no account left', () => {
+  test('every account disabled → code 3 "no Midjourney account available" (new-api disables the channel)', async () => {
+    const svc = await startService({ speed: 300 });
+    try {
+      for (const account of svc.app.engine.accounts.values()) account.disable('token invalid');
+      for (const [path, body] of [
+        ['/mj/submit/imagine', { prompt: 'a lighthouse' }],
+        ['/mj/submit/shorten', { prompt: 'a lighthouse at night' }],
+      ] as const) {
+        const res = await mjCall(svc.app.url, path, body, {});
+        assert.equal(res.status, 200);
+        const r = res.body as SubmitResponse;
+        assert.equal(r.code, 3, JSON.stringify(r));
+        assert.equal(r.description, 'no Midjourney account available');
+        assert.equal(r.result, null);
+      }
+    } finally {
+      await svc.close();
+    }
+  });
+});
