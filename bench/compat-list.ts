@@ -22,7 +22,8 @@ export async function compatList(seconds = 3, count = 100): Promise<Row[]> {
     for (let left = 600; left > 0 && (await list()).some((t) => t.progress !== '100%'); left--) {
       await new Promise((r) => setTimeout(r, 100));
     }
-    const answer = JSON.stringify(await list());
+    // The bare server sends the same bytes, made once (the cheapest a server can answer them).
+    const answer = Buffer.from(JSON.stringify(await list()));
     const bare = createServer((req, res) => {
       req.resume();
       req.on('end', () =>
@@ -40,7 +41,7 @@ export async function compatList(seconds = 3, count = 100): Promise<Row[]> {
       {
         what: `\`/mj/task/list-by-condition\` with ${count} ids, requests/s (32 connections, 2nd process)`,
         figure: `${fmt(ours.rps, 0)} req/s (p99 ${fmt(ours.p99)} ms, ${ours.errors} errors)`,
-        baseline: `${fmt(base.rps, 0)} req/s bare node:http, same array (p99 ${fmt(base.p99)} ms)`,
+        baseline: `${fmt(base.rps, 0)} req/s bare node:http, same array as bytes (p99 ${fmt(base.p99)} ms)`,
         ratio: `${fmt(ratio)}×`,
         target: '≥ 0.5×',
         met: ratio >= 0.5 && ours.errors === 0,

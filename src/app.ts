@@ -116,7 +116,7 @@ export async function startApp(input: Config, opts: AppOptions): Promise<App> {
     logger,
     onResult: (result: string) => metrics.callbacks.inc({ result }),
     // Tasks made on /mj call their notifyHook with the compat task (SPEC §12.3).
-    render: (task, origin) => (origin?.kind === 'compat' ? compatTask(task) : task),
+    render: (task, facts) => (facts?.origin?.kind === 'compat' ? compatTask(task, facts) : task),
     ...(opts.notifierRetryMs !== undefined ? { retryBaseMs: opts.notifierRetryMs } : {}),
   });
   const banned = loadBannedWords(settings.bannedWords);

@@ -28,8 +28,8 @@ export interface Envelope {
 export interface CompatAnswer {
   status: number;
   body: unknown;
-  /** The body already as JSON text (then `body` is not used). */
-  json?: string;
+  /** The body already as JSON, text or UTF-8 bytes (then `body` is not used). */
+  json?: string | Buffer;
   headers?: Record<string, string>;
 }
 

@@ -21,8 +21,8 @@ export interface MountContext {
   /** Reads the JSON body under the server's limits. */
   readJson(): Promise<{ ok: true; value: unknown } | { ok: false; status: number; message: string }>;
   send(status: number, body: unknown, headers?: Record<string, string>): void;
-  /** Sends text that already is JSON. */
-  sendJsonText(status: number, json: string): void;
+  /** Sends JSON already made: text, or its UTF-8 bytes (sent as they are). */
+  sendJsonText(status: number, json: string | Buffer): void;
   /** Whether a secret is configured at all. */
   secretRequired: boolean;
   /** Constant-time comparison with `settings.secret`. */

@@ -42,7 +42,7 @@ function commonOf(b: { notifyHook?: string | null; state?: string | null }): Com
     ...(b.notifyHook ? { notifyUrl: b.notifyHook } : {}),
     ...(b.state !== undefined && b.state !== null ? { data: b.state } : {}),
     shortId: true,
-    origin: { kind: 'compat' },
+    origin: { kind: 'compat', ...(b.notifyHook ? { notifyHook: b.notifyHook } : {}) },
   };
 }
 

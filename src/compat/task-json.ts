@@ -3,46 +3,77 @@
  * unfinished id every 15 s). A finished task's compat JSON is made once and reused for as long
  * as the engine's stored JSON of it is the same text (a seed read later changes it), so a poll
  * of finished tasks costs a string comparison per task instead of a rebuild and a serialisation.
+ * A list asked for again is answered with the bytes made for it the last time when none of its
+ * tasks changed: no joining, no encoding, no length count per poll.
  */
 import type { EngineApi } from '../engine/api.ts';
 import { isTerminal, type Task } from '../engine/task.ts';
 import { compatTask } from './view.ts';
 
 const MAX_CACHED = 10_000;
+/** Lists kept as bytes (a poller asks for the same few lists again and again). */
+const MAX_LISTS = 32;
+
+/** Keeps `map` within `max` entries, the least recently set going first. */
+function bound<K, V>(map: Map<K, V>, max: number): void {
+  while (map.size > max) {
+    const oldest = map.keys().next();
+    if (oldest.done) return;
+    map.delete(oldest.value);
+  }
+}
 
 export class CompatJson {
   private readonly cache = new Map<string, { stored: string; compat: string }>();
+  private readonly lists = new Map<string, { parts: (string | undefined)[]; bytes: Buffer }>();
 
   constructor(private readonly engine: EngineApi) {}
 
   /** The compat JSON of a task, or undefined when it is unknown. */
   async of(id: string): Promise<string | undefined> {
-    const stored = this.engine.getJson ? await this.engine.getJson(id) : undefined;
-    if (stored === undefined) {
-      const task = await this.engine.get(id);
-      return task ? JSON.stringify(compatTask(task)) : undefined;
-    }
+    return this.fromStored(id, this.engine.getJson ? await this.engine.getJson(id) : undefined);
+  }
+
+  /** The compat JSON of a task whose stored JSON is `stored` (undefined: read it afresh). */
+  private async fromStored(id: string, stored: string | undefined): Promise<string | undefined> {
+    if (stored === undefined) return this.fresh(id);
     const hit = this.cache.get(id);
     if (hit && hit.stored === stored) return hit.compat;
     const parsed = JSON.parse(stored) as Task;
-    if (!isTerminal(parsed.status)) {
-      // Unfinished: its queue place is not in the stored JSON.
-      const task = await this.engine.get(id);
-      return task ? JSON.stringify(compatTask(task)) : undefined;
-    }
-    const compat = JSON.stringify(compatTask(parsed));
+    // Unfinished: its queue place is not in the stored JSON.
+    if (!isTerminal(parsed.status)) return this.fresh(id);
+    // A finished task's facts do not change after its last change: they are cached with it.
+    const compat = JSON.stringify(compatTask(parsed, await this.engine.facts(id)));
     this.cache.delete(id);
     this.cache.set(id, { stored, compat });
-    if (this.cache.size > MAX_CACHED) {
-      const oldest = this.cache.keys().next().value;
-      if (oldest !== undefined) this.cache.delete(oldest);
-    }
+    bound(this.cache, MAX_CACHED);
     return compat;
   }
 
-  /** A bare JSON array of the known ones among `ids`, in their order. */
-  async list(ids: string[]): Promise<string> {
-    const parts = await Promise.all(ids.map((id) => this.of(id)));
-    return `[${parts.filter((p) => p !== undefined).join(',')}]`;
+  private async fresh(id: string): Promise<string | undefined> {
+    const task = await this.engine.get(id);
+    return task ? JSON.stringify(compatTask(task, await this.engine.facts(id))) : undefined;
+  }
+
+  /** A bare JSON array (UTF-8) of the known ones among `ids`, in their order. */
+  async list(ids: string[]): Promise<Buffer> {
+    const stored = await this.engine.getJsonMany(ids);
+    // A cached task costs a lookup, no wait; only the others are awaited.
+    const parts = await Promise.all(
+      ids.map((id, i) => {
+        const s = stored[i];
+        const hit = s === undefined ? undefined : this.cache.get(id);
+        return hit && hit.stored === s ? hit.compat : this.fromStored(id, s);
+      }),
+    );
+    const key = ids.join(',');
+    const hit = this.lists.get(key);
+    // The same text for every task (mostly the very same string): the same answer.
+    if (hit?.parts.every((p, i) => p === parts[i])) return hit.bytes;
+    const bytes = Buffer.from(`[${parts.filter((p) => p !== undefined).join(',')}]`);
+    this.lists.delete(key);
+    this.lists.set(key, { parts, bytes });
+    bound(this.lists, MAX_LISTS);
+    return bytes;
   }
 }

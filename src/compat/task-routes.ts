@@ -81,7 +81,8 @@ export function taskRoutes(engine: EngineApi): Route[] {
           if (!Number.isInteger(limit) || limit < 1 || limit > 100)
             throw new CompatError(CODE.INVALID, 'limit must be an integer from 1 to 100');
           const list = await viaEngine(() => engine.list({ limit }));
-          return json(list.map(compatTask));
+          const facts = await viaEngine(() => Promise.all(list.map((t) => engine.facts(t.id))));
+          return json(list.map((t, i) => compatTask(t, facts[i])));
         },
       },
     },

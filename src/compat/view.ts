@@ -4,6 +4,7 @@
  * non-empty `failReason` on FAILURE and CANCEL, flat `{customId, emoji, label, type, style}`
  * buttons and the `properties` bag. Fetch, lists and `notifyHook` callbacks all carry this shape.
  */
+import type { TaskFacts } from '../engine/api.ts';
 import { isAwaitingModal } from '../engine/modal-tasks.ts';
 import type { Task } from '../engine/task.ts';
 import type { Action } from '../midjourney/actions.ts';
@@ -175,8 +176,11 @@ export function compatButtons(task: Task): CompatButton[] {
   }));
 }
 
-/** The compat task of an engine task. */
-export function compatTask(task: Task): CompatTask {
+/**
+ * The compat task of an engine task; `facts` (what the engine knows beside the task JSON) fill
+ * the Discord side of `properties` — nonce, flags, progress message, the bot's text, the hook.
+ */
+export function compatTask(task: Task, facts?: TaskFacts): CompatTask {
   const status = compatStatus(task);
   const final = status === 'SUCCESS' || status === 'FAILURE' || status === 'CANCEL';
   const text = task.action === 'DESCRIBE' || task.action === 'SHORTEN' ? task.description : null;
@@ -212,14 +216,14 @@ export function compatTask(task: Task): CompatTask {
       finalZhPrompt: finalPrompt,
       messageHash: task.messageHash,
       messageId: task.messageId,
-      nonce: null,
-      flags: 0,
-      progressMessageId: null,
+      nonce: facts?.nonce ?? null,
+      flags: facts?.flags ?? 0,
+      progressMessageId: facts?.progressMessageId ?? null,
       discordInstanceId: task.discordId,
       discordChannelId: task.discordId,
       botType: botTypeOf(task),
-      notifyHook: null,
-      messageContent: null,
+      notifyHook: facts?.origin?.kind === 'compat' ? (facts.origin.notifyHook ?? null) : null,
+      messageContent: facts?.messageContent ?? null,
       ...(typeof task.params.parentId === 'string' ? { parentId: task.params.parentId } : {}),
       ...(isAwaitingModal(task) ? { needModel: true } : {}),
     },

@@ -21,7 +21,27 @@ export type TaskOrigin =
       added?: string;
     }
   /** The `/mj` API: its tasks' callbacks carry the compat task shape. */
-  | { kind: 'compat' };
+  | {
+      kind: 'compat';
+      /** The `notifyHook` the caller gave (shown back in the task's `properties`). */
+      notifyHook?: string;
+    };
+
+/**
+ * What the engine knows of a task beside its JSON (the `/mj` view's `properties`, SPEC §12.3):
+ * Discord's ids for it, Midjourney's words on it, and who asked.
+ */
+export interface TaskFacts {
+  /** The nonce of the task's latest interaction. */
+  nonce: string | null;
+  /** The message Midjourney shows the job's progress on. */
+  progressMessageId: string | null;
+  /** `flags` of the result message (64: only the account sees it). */
+  flags: number;
+  /** The text of Midjourney's latest message for the task (progress, then the result). */
+  messageContent: string | null;
+  origin: TaskOrigin | undefined;
+}
 
 export interface CommonInput {
   notifyUrl?: string;
@@ -147,6 +167,13 @@ export interface EngineApi {
   get(taskId: string): Promise<Task | undefined>;
   /** The task's JSON as last persisted (what `get` returns, serialised), without a copy. */
   getJson?(taskId: string): Promise<string | undefined>;
+  /**
+   * The JSON of many tasks at once, in the order of `ids` (undefined: unknown); like `list`, it
+   * does not wait for result links being updated.
+   */
+  getJsonMany(ids: readonly string[]): Promise<(string | undefined)[]>;
+  /** What the engine knows of the task beside its JSON, as last persisted. */
+  facts(taskId: string): Promise<TaskFacts | undefined>;
   list(filter: { status?: TaskStatus; limit: number }): Promise<Task[]>;
   health(): Health;
   on<E extends keyof EngineEvents>(event: E, listener: (...args: EngineEvents[E]) => void): unknown;

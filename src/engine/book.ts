@@ -6,7 +6,8 @@
  * `/task/fetch`, lists, callbacks and the fronts' events show.
  */
 import type { Logger } from '../log.ts';
-import type { TaskOrigin } from './api.ts';
+import type { TaskFacts } from './api.ts';
+import { factsOf } from './facts.ts';
 import type { TaskRecord, TaskStore } from './store.ts';
 import { isTerminal, type Task, type TaskStatus } from './task.ts';
 
@@ -22,8 +23,11 @@ export type Change = (task: Task, meta: TaskRecord['meta']) => void;
 export interface TaskBookOptions {
   store: TaskStore;
   logger: Logger;
-  /** Called with each persisted change whose public JSON differs from the one before. */
-  announce(task: Readonly<Task>, origin: TaskOrigin | undefined, notifyUrl: string | null): void;
+  /**
+   * Called with each persisted change whose public JSON differs from the one before, and the
+   * task's facts (its origin among them) as they were when that change was made.
+   */
+  announce(task: Readonly<Task>, notifyUrl: string | null, facts: TaskFacts): void;
   /** The 1-based queue place of a PENDING task. */
   queuePosition(id: string): number | null;
 }
@@ -174,8 +178,8 @@ export class TaskBook {
     const id = rec.task.id;
     const whole = recordJson(json, rec.meta);
     const status = rec.task.status;
-    const origin = rec.meta.origin;
     const notifyUrl = rec.meta.notifyUrl;
+    const facts = announce ? factsOf(rec.meta) : undefined;
     const prev = this.chains.get(id) ?? Promise.resolve();
     const next = prev
       .then(() => this.opts.store.saveJson(id, whole))
@@ -185,7 +189,7 @@ export class TaskBook {
           this.published.set(id, pub);
           if (announce) {
             const task = this.view(id);
-            if (task) this.opts.announce(task, origin, notifyUrl);
+            if (task && facts) this.opts.announce(task, notifyUrl, facts);
           }
         },
         (err: unknown) =>

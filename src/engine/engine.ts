@@ -23,14 +23,17 @@ import type {
   Health,
   ImagineInput,
   ShortenInput,
+  TaskFacts,
   TaskOrigin,
   VideoInput,
 } from './api.ts';
 import { type Change, TaskBook } from './book.ts';
+import { jsonOfMany } from './bulk-read.ts';
 import { ClusterSide, type ClusterSideDeps } from './cluster-side.ts';
 import { dataProblem } from './data-limits.ts';
 import { DiscordDispatch } from './dispatch.ts';
 import { EngineError } from './errors.ts';
+import { factsOf } from './facts.ts';
 import { describeRefusal, failReasonOf } from './fail-reasons.ts';
 import { Finisher } from './finishing.ts';
 import type { FollowContext } from './follow.ts';
@@ -59,7 +62,7 @@ export interface EngineOptions {
   fetchImage: ImageFetcher;
   /** Returns the banned word a prompt contains, or null. */
   bannedWord: (prompt: string) => string | null;
-  notifier?: { notify(task: Task, url: string, origin?: TaskOrigin): void; drain(): Promise<void> };
+  notifier?: { notify(task: Task, url: string, facts?: TaskFacts): void; drain(): Promise<void> };
   metrics?: EngineMetrics;
   /** Gateway reconnect backoff and timings, small in tests. */
   backoff?: { minMs: number; maxMs: number };
@@ -119,7 +122,7 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
     this.book = new TaskBook({
       store: opts.store,
       logger: this.log,
-      announce: (task, origin, notifyUrl) => this.announce(task, origin, notifyUrl),
+      announce: (task, notifyUrl, facts) => this.announce(task, notifyUrl, facts),
       queuePosition: (id) => this.scheduler.queue.position(id),
     });
     this.scheduler = new Scheduler({
@@ -417,6 +420,19 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
     return rec ? (this.book.viewJson(rec.task.id) ?? JSON.stringify(rec.task)) : undefined;
   }
 
+  getJsonMany(ids: readonly string[]): Promise<(string | undefined)[]> {
+    const load = (id: string) => this.getRecord(id);
+    return jsonOfMany(
+      { book: this.book, load, onRead: (rec) => void this.finisher.results.onRead(rec) },
+      ids,
+    );
+  }
+
+  async facts(taskId: string): Promise<TaskFacts | undefined> {
+    const rec = await this.getRecord(taskId);
+    return rec ? factsOf(rec.meta) : undefined;
+  }
+
   async list(filter: { status?: TaskStatus; limit: number }): Promise<Task[]> {
     const ids = [...this.book.summaries.entries()]
       .filter(([, s]) => !filter.status || s.status === filter.status)
@@ -555,11 +571,11 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
 
   // ---------------------------------------------------------------- transitions
 
-  private announce(task: Readonly<Task>, origin: TaskOrigin | undefined, notifyUrl: string | null): void {
+  private announce(task: Readonly<Task>, notifyUrl: string | null, facts: TaskFacts): void {
     this.cluster?.announced(task);
-    this.emit('task', task as Task, origin);
+    this.emit('task', task as Task, facts.origin);
     if (notifyUrl && task.status !== 'PENDING' && task.status !== 'STARTED') {
-      this.opts.notifier?.notify(task as Task, notifyUrl, origin);
+      this.opts.notifier?.notify(task as Task, notifyUrl, facts);
     }
   }
 

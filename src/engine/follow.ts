@@ -109,6 +109,7 @@ export function applyMessage(
         t.messageId = msg.id;
         t.buttons = buttonsOf(msg);
         m.messageFlags = msg.flags ?? 0;
+        if (msg.content) m.messageContent = msg.content;
       });
       return;
     }
@@ -141,6 +142,7 @@ export function applyMessage(
       t.buttons = buttonsOf(msg);
       t.finalPrompt = parsed.prompt ?? t.finalPrompt;
       m.messageFlags = msg.flags ?? 0;
+      if (msg.content) m.messageContent = msg.content;
     });
     return;
   }
@@ -198,6 +200,7 @@ function markProgress(
     t.status = 'RUNNING';
     m.progressMessageId = msg.id;
     m.progressFlags = msg.flags ?? m.progressFlags;
+    if (msg.content) m.messageContent = msg.content;
     if (hash) t.messageHash = hash;
     if (progress !== null) t.progress = `${progress}%`;
     else if (t.progress === null) t.progress = '0%';

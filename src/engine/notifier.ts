@@ -5,7 +5,7 @@
  */
 import { createHmac } from 'node:crypto';
 import type { Logger } from '../log.ts';
-import type { TaskOrigin } from './api.ts';
+import type { TaskFacts } from './api.ts';
 import { type GuardOptions, postJson } from './guarded-fetch.ts';
 import type { Task } from './task.ts';
 
@@ -18,13 +18,16 @@ export interface NotifierOptions {
   timeoutMs?: number;
   onResult?: (result: 'ok' | 'failed' | 'retried') => void;
   guard?: Partial<GuardOptions>;
-  /** The body a task's callback carries (default: the task JSON); a front may have its own shape. */
-  render?: (task: Task, origin: TaskOrigin | undefined) => unknown;
+  /**
+   * The body a task's callback carries (default: the task JSON); a front may have its own shape,
+   * told by the task's facts (its origin among them).
+   */
+  render?: (task: Task, facts: TaskFacts | undefined) => unknown;
 }
 
 interface Lane {
   /** Bodies waiting for this task, in order; a progress update replaces a progress update. */
-  queue: { task: Task; url: string; origin: TaskOrigin | undefined }[];
+  queue: { task: Task; url: string; facts: TaskFacts | undefined }[];
   busy: boolean;
 }
 
@@ -35,7 +38,7 @@ export class Notifier {
   constructor(private readonly opts: NotifierOptions) {}
 
   /** Queues the task's current JSON for its callback URL; returns at once. */
-  notify(task: Task, url: string, origin?: TaskOrigin): void {
+  notify(task: Task, url: string, facts?: TaskFacts): void {
     let lane = this.lanes.get(task.id);
     if (!lane) {
       lane = { queue: [], busy: false };
@@ -43,8 +46,8 @@ export class Notifier {
     }
     const tail = lane.queue.at(-1);
     if (tail && tail.task.status === 'RUNNING' && task.status === 'RUNNING')
-      lane.queue[lane.queue.length - 1] = { task, url, origin };
-    else lane.queue.push({ task, url, origin });
+      lane.queue[lane.queue.length - 1] = { task, url, facts };
+    else lane.queue.push({ task, url, facts });
     if (!lane.busy) void this.run(task.id, lane);
   }
 
@@ -61,7 +64,7 @@ export class Notifier {
   private async run(id: string, lane: Lane): Promise<void> {
     lane.busy = true;
     for (let item = lane.queue.shift(); item; item = lane.queue.shift()) {
-      await this.deliver(item.task, item.url, item.origin);
+      await this.deliver(item.task, item.url, item.facts);
     }
     lane.busy = false;
     this.lanes.delete(id);
@@ -69,8 +72,8 @@ export class Notifier {
     this.idle.clear();
   }
 
-  private async deliver(task: Task, url: string, origin: TaskOrigin | undefined): Promise<void> {
-    const body = JSON.stringify(this.opts.render ? this.opts.render(task, origin) : task);
+  private async deliver(task: Task, url: string, facts: TaskFacts | undefined): Promise<void> {
+    const body = JSON.stringify(this.opts.render ? this.opts.render(task, facts) : task);
     const headers: Record<string, string> = {};
     if (this.opts.secret) {
       headers['x-mj-signature'] =

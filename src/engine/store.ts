@@ -44,6 +44,8 @@ export interface TaskMeta {
   dimensions?: string;
   /** The speed the caller asked for (`/mj-relax`, …); follow-ups take their parent's (SPEC §12.1). */
   speed?: SpeedMode;
+  /** The text of Midjourney's latest message for the task (the `/mj` view's `messageContent`). */
+  messageContent?: string;
   /** Prompt sent to Midjourney (with uploaded image URLs), for matching its echo. */
   sentPrompt?: string;
   /** Stored result files (SPEC §6.7): token and copy state. */

@@ -62,7 +62,7 @@ export interface MountContext {
   readJson(): Promise<{ ok: true; value: unknown } | { ok: false; status: number; message: string }>;
   send(status: number, body: unknown, headers?: Record<string, string>): void;
   /** Sends text that already is JSON. */
-  sendJsonText(status: number, json: string): void;
+  sendJsonText(status: number, json: string | Buffer): void;
   secretRequired: boolean;
   secretMatches(given: string): boolean;
 }
@@ -98,7 +98,7 @@ function sendJson(
   res.end(text);
 }
 
-function sendText(res: ServerResponse, status: number, text: string): void {
+function sendText(res: ServerResponse, status: number, text: string | Buffer): void {
   res.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(text),

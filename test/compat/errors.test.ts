@@ -132,6 +132,30 @@ describe('/mj refusals, auth and the two APIs side by side', () => {
     assert.equal(typeof c.buttons[0]?.customId, 'string');
   });
 
+  test('simple-change "<id> U3" and "<id> R" press the parent\'s buttons; list-by-ids is list-by-condition', async () => {
+    const u3 = await submit('/mj/submit/simple-change', { content: `${grid.id} U3` });
+    assert.equal(u3.code === 1 || u3.code === 22, true, JSON.stringify(u3));
+    const reroll = await submit('/mj/submit/simple-change', { content: ` ${grid.id}   r ` });
+    assert.equal(reroll.code === 1 || reroll.code === 22, true, JSON.stringify(reroll));
+    const [up, again] = await Promise.all([relay.poll(String(u3.result)), relay.poll(String(reroll.result))]);
+    assert.equal(up.action, 'UPSCALE');
+    assert.equal(
+      up.customId,
+      grid.buttons.find((b) => b.customId.startsWith('MJ::JOB::upsample::3::'))?.customId,
+    );
+    assert.equal(again.action, 'REROLL');
+    assert.equal(again.status, 'SUCCESS', again.failReason ?? '');
+    const none = await submit('/mj/submit/simple-change', { content: `${grid.id} V5` });
+    assert.equal(none.code, 4);
+    assert.match(none.description, /^content must be "<taskId> U1..U4\|V1..V4\|R"$/);
+    assert.equal((await submit('/mj/submit/simple-change', { content: '1234567890123456 U1' })).code, 3);
+    const byIds = await mjCall(svc.app.url, '/mj/task/list-by-ids', { ids: [up.id, 7, again.id] }, auth);
+    assert.deepEqual(
+      (byIds.body as CompatTaskJson[]).map((t) => t.id),
+      [up.id, again.id],
+    );
+  });
+
   test('a MODAL task holds no slot and no queue place; cancel drops it as CANCEL', async () => {
     const upscale = await relay.poll(
       String(

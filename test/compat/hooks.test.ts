@@ -57,6 +57,27 @@ describe('/mj notifyHook callbacks and speed prefixes', () => {
     );
     const id = String((res.body as SubmitResponse).result);
     await new NewApiRelay(svc.app.url, KEY).poll(id);
+    // properties (SPEC §12.3) hold what Discord and Midjourney said of the job.
+    const fetched = (await mjCall(svc.app.url, `/mj/task/${id}/fetch`, undefined, { 'mj-api-secret': KEY }))
+      .body as CompatTaskJson;
+    const p = fetched.properties;
+    const seed = await svc.app.engine.get(id);
+    const job = svc.sandbox.bot.jobByHash(seed?.messageHash ?? '');
+    const result = svc.sandbox.discord.getMessage(seed?.discordId ?? '', seed?.messageId ?? '');
+    assert.ok(job && result);
+    assert.equal(p.nonce, job.nonce, 'the nonce of the interaction that started the job');
+    assert.match(String(p.progressMessageId), /^\d{15,25}$/);
+    assert.notEqual(p.progressMessageId, p.messageId);
+    assert.equal(p.messageId, result.id);
+    assert.equal(p.messageHash, job.hash);
+    assert.equal(p.flags, result.flags ?? 0);
+    assert.equal(p.messageContent, result.content);
+    assert.match(String(p.messageContent), /^\*\*tell chatnio\*\* - <@\d+> \(fast\)$/);
+    assert.equal(p.notifyHook, rx.url);
+    assert.equal(p.discordChannelId, svc.sandbox.accounts[0]?.channel_id);
+    assert.equal(p.discordInstanceId, svc.sandbox.accounts[0]?.channel_id);
+    assert.equal(p.finalPrompt, 'tell chatnio');
+    assert.equal(p.botType, 'MID_JOURNEY');
     await svc.app.engine.stop().catch(() => {}); // drains the callbacks
     const mine = rx.got
       .map((g) => ({ ...g, task: JSON.parse(g.raw) as CompatTaskJson }))
@@ -72,6 +93,7 @@ describe('/mj notifyHook callbacks and speed prefixes', () => {
     assert.equal(last?.task.state, 'chat-7');
     assert.ok(last?.task.imageUrl);
     assert.equal(typeof last?.task.buttons[0]?.customId, 'string');
+    assert.deepEqual(last?.task.properties, p, 'the last callback carries the same properties');
     for (const g of mine) {
       assert.equal(g.sig, `sha256=${createHmac('sha256', KEY).update(g.raw).digest('hex')}`);
     }
