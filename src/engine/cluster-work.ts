@@ -312,9 +312,9 @@ export class ClusterWork implements SharedLine {
     book.adopt(rec);
     this.mine.add(id);
     scheduler.startOn(rec, account);
-    // Once STARTED is stored the task is the account's; the job has done its part.
-    await book.settled(id);
-    await queue.finish(id);
+    // Once STARTED is stored the task is the account's; the job has done its part (the next
+    // job is taken meanwhile).
+    void book.settled(id).then(() => queue.finish(id));
     return 'taken';
   }
 
