@@ -309,6 +309,11 @@ export class ClusterWork implements SharedLine {
       await queue.finish(id);
       return 'taken';
     }
+    if (!(await queue.confirm(id))) {
+      // Held too long (this instance stalled): the job may be another instance's now, and so
+      // may the slot counted under this task's id (a leftover is freed by reconcileSlots).
+      return 'taken';
+    }
     book.adopt(rec);
     this.mine.add(id);
     scheduler.startOn(rec, account);
