@@ -9,7 +9,9 @@ COPY tsconfig.json ./
 COPY src ./src
 
 FROM node:22-bookworm-slim
-ENV NODE_ENV=production
+# Two malloc arenas: sharp's worker threads otherwise each keep an arena of freed image memory,
+# which shows as peak RSS (about 50 MB less after a burst of stored grids).
+ENV NODE_ENV=production MALLOC_ARENA_MAX=2
 WORKDIR /app
 COPY --from=build /app /app
 RUN mkdir -p /app/data && chown -R node:node /app/data

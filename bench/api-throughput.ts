@@ -1,11 +1,11 @@
 /**
  * §11 row 1: `/task/fetch` throughput against a bare node:http server answering the same JSON,
- * both loaded from a second process in the same run.
+ * both in this process, loaded from a second process in the same run, in interleaved rounds.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startService } from '../test/helpers/service.ts';
-import { load } from './lib/load.ts';
+import { type LoadResult, load } from './lib/load.ts';
 import { fmt, type Row } from './lib/report.ts';
 
 export async function apiThroughput(seconds = 3): Promise<Row[]> {
@@ -19,18 +19,29 @@ export async function apiThroughput(seconds = 3): Promise<Row[]> {
     });
     await new Promise<void>((r) => bare.listen(0, '127.0.0.1', r));
     const barePort = (bare.address() as AddressInfo).port;
-    const base = await load(`http://127.0.0.1:${barePort}/task/fetch?taskId=${id}`, seconds);
-    const ours = await load(`${svc.app.url}/task/fetch?taskId=${id}`, seconds);
+    // Interleaved rounds (bare, ours, bare, ours, …): both meet the same moments of a shared
+    // machine; the ratio is the median of the rounds' own ratios.
+    const rounds: { base: LoadResult; ours: LoadResult }[] = [];
+    for (let i = 0; i < 3; i++) {
+      const base = await load(`http://127.0.0.1:${barePort}/task/fetch?taskId=${id}`, seconds);
+      const ours = await load(`${svc.app.url}/task/fetch?taskId=${id}`, seconds);
+      rounds.push({ base, ours });
+    }
     bare.close();
+    const mid = <T>(xs: T[], by: (x: T) => number): T =>
+      [...xs].sort((a, b) => by(a) - by(b))[Math.floor(xs.length / 2)] as T;
+    const { base, ours } = mid(rounds, (r) => r.ours.rps / r.base.rps);
     const ratio = ours.rps / base.rps;
+    const errors = rounds.reduce((n, r) => n + r.ours.errors, 0);
+    const all = rounds.map((r) => fmt(r.ours.rps / r.base.rps)).join(', ');
     return [
       {
-        what: '`/task/fetch` requests/s (32 connections, 2nd process)',
-        figure: `${fmt(ours.rps, 0)} req/s (p99 ${fmt(ours.p99)} ms, ${ours.errors} errors)`,
+        what: '`/task/fetch` requests/s (32 connections, 2nd process, 3 interleaved rounds)',
+        figure: `${fmt(ours.rps, 0)} req/s (p99 ${fmt(ours.p99)} ms, ${errors} errors)`,
         baseline: `${fmt(base.rps, 0)} req/s bare node:http (p99 ${fmt(base.p99)} ms)`,
-        ratio: `${fmt(ratio)}×`,
-        target: '≥ 0.5×',
-        met: ratio >= 0.5 && ours.errors === 0,
+        ratio: `${fmt(ratio)}× (median round; rounds ${all})`,
+        target: '≥ 0.8×',
+        met: ratio >= 0.8 && errors === 0,
       },
     ];
   } finally {

@@ -5,7 +5,7 @@
  * started for another prompt or another account.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -135,5 +135,6 @@ export async function scale(accounts = 50, jobs = 5000): Promise<Row[]> {
     await new Promise((r) => child.once('exit', r));
     await agent.close();
     await sandbox.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -153,6 +153,15 @@ export async function startApp(input: Config, opts: AppOptions): Promise<App> {
         registry: metrics.registry,
         maxImageBytes: settings.maxImageBytes,
         ...(opts.telegramTiming ? { timing: opts.telegramTiming } : {}),
+        ...(config.cluster
+          ? {
+              cluster: {
+                url: config.store.url,
+                instanceId: config.cluster.instanceId,
+                leaseTtlMs: config.cluster.leaseTtlMs,
+              },
+            }
+          : {}),
       })
     : undefined;
   const api = createApiServer({

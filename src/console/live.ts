@@ -1,6 +1,7 @@
 /**
- * Live updates for every open console page: one engine listener, each change serialised once and
- * written to every browser's Server-Sent Events stream. Recent events are kept so that a browser
+ * Live updates for every open console page: one engine listener, each change serialised once (and
+ * only when some browser is to get it) and written to every browser's Server-Sent Events stream.
+ * Recent events are kept (the engine's frozen snapshots, not copies) so that a browser
  * that lost its stream gets what it missed (by `Last-Event-ID`), or is told to refresh when they
  * are gone (another process, or too long away).
  */
@@ -20,7 +21,11 @@ export interface LiveOptions {
 
 interface Sent {
   seq: number;
-  frame: string;
+  event: string;
+  /** The engine's snapshot: never changed after it is announced. */
+  data: unknown;
+  /** The SSE frame, made when first needed. */
+  frame?: string;
 }
 
 /** The event stream of §16, fed by the engine's `task` and `account` events. */
@@ -55,11 +60,17 @@ export class LiveStream {
   }
 
   private publish(event: string, data: unknown): void {
-    const seq = ++this.seq;
-    const frame = `id: ${this.boot}-${seq}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
-    this.recent.push({ seq, frame });
+    const sent: Sent = { seq: ++this.seq, event, data };
+    this.recent.push(sent);
     if (this.recent.length > this.keep) this.recent.splice(0, this.recent.length - this.keep);
+    if (this.clients.size === 0) return;
+    const frame = this.frameOf(sent);
     for (const res of this.clients) this.write(res, frame);
+  }
+
+  private frameOf(s: Sent): string {
+    s.frame ??= `id: ${this.boot}-${s.seq}\nevent: ${s.event}\ndata: ${JSON.stringify(s.data)}\n\n`;
+    return s.frame;
   }
 
   private write(res: ServerResponse, frame: string): void {
@@ -79,7 +90,7 @@ export class LiveStream {
     if (seen > this.seq) return null;
     const oldest = this.recent[0]?.seq ?? this.seq + 1;
     if (seen < oldest - 1) return null;
-    return this.recent.filter((s) => s.seq > seen).map((s) => s.frame);
+    return this.recent.filter((s) => s.seq > seen).map((s) => this.frameOf(s));
   }
 
   /** Opens one browser's stream on `res`. */

@@ -13,6 +13,8 @@ export type TaskOrigin =
       chatId: number;
       userId: number;
       statusMessageId?: number;
+      /** The user's message the job answers (its status message and result reply to it). */
+      replyTo?: number;
       /** The language the job's messages are written in. */
       lang?: string;
       /** Parameters the user's settings added to the prompt (shown on the status message). */

@@ -202,8 +202,10 @@ export class ResultFiler {
     if (archive?.enabled && !m?.stored && this.hasSource(rec.task)) {
       if (!m || now - m.lastTryMs >= (this.opts.retryEveryMs ?? 60_000)) return true;
     }
+    // A stored result needs nothing (checked first: this runs on every fetch of the task).
+    if (m?.stored) return false;
     const expiry = linkExpiry(rec.task.imageRawUrl);
-    if (m?.stored || expiry === null || expiry > now) return false;
+    if (expiry === null || expiry > now) return false;
     return now - (m?.refreshedAtMs ?? 0) >= (this.opts.refreshEveryMs ?? 3600_000);
   }
 

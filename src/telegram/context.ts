@@ -3,7 +3,7 @@
  * the access rules, the timings (small in tests) and a place to park background work so that
  * `stop()` can wait for it.
  */
-import type { EngineApi } from '../engine/api.ts';
+import type { EngineApi, TaskOrigin } from '../engine/api.ts';
 import type { Logger } from '../log.ts';
 import type { Access } from './access.ts';
 import type { CallbackKeys } from './callback-keys.ts';
@@ -66,7 +66,8 @@ export interface FrontContext {
   bot: { id: number; username: string };
   /** The status messages (set by the front once the tracker exists). */
   progress: {
-    setReplyTo(taskId: string, messageId: number): void;
+    /** A job was created here (in a cluster it is registered for the instance that shows it). */
+    created(taskId: string, origin: Extract<TaskOrigin, { kind: 'telegram' }>): Promise<void>;
     taskOfMessage(chatId: number, messageId: number): Promise<string | undefined>;
   };
   /** Runs background work; `stop()` waits for it and errors are logged, never thrown. */

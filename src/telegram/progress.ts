@@ -81,7 +81,11 @@ export class ProgressTracker {
   private refreshTimer: NodeJS.Timeout | undefined;
   private stopped = false;
 
-  constructor(private readonly ctx: FrontContext) {}
+  /** `closed`: a job's final is out (or it was over already); nothing more is shown for it. */
+  constructor(
+    private readonly ctx: FrontContext,
+    private readonly closed: (taskId: string) => void = () => undefined,
+  ) {}
 
   /**
    * After a restart: every job that was still open gets its current state shown, and a job that
@@ -120,12 +124,6 @@ export class ProgressTracker {
     void tracked.ready.then(() => this.advance(tracked));
   }
 
-  /** Remembers which user message a job answers (its status and result reply to it). */
-  setReplyTo(taskId: string, messageId: number): void {
-    const t = this.tracked.get(taskId);
-    if (t && t.rec.replyTo === null) t.rec.replyTo = messageId;
-  }
-
   /** The task a status message belongs to (for `/cancel` as a reply). */
   async taskOfMessage(chatId: number, messageId: number): Promise<string | undefined> {
     for (const t of this.tracked.values()) {
@@ -157,7 +155,7 @@ export class ProgressTracker {
         isPhoto: false,
         text: null,
         image: null,
-        replyTo: null,
+        replyTo: origin.replyTo ?? null,
         cancelKey: null,
         done: false,
         lang: isLang(origin.lang) ? origin.lang : 'en',
@@ -194,7 +192,10 @@ export class ProgressTracker {
 
   private advance(t: Tracked): void {
     if (t.rec.done || this.stopped) {
-      if (t.rec.done) this.forget(t);
+      if (t.rec.done) {
+        this.forget(t);
+        this.closed(t.taskId);
+      }
       return;
     }
     if (isTerminal(t.task.status)) {
@@ -419,6 +420,7 @@ export class ProgressTracker {
       if (t.rec.messageId !== null) this.deleteMessage(chatId, t.rec.messageId);
       ctx.jobs.remove(userId, t.taskId);
       if (this.open.delete(t.taskId)) this.saveOpen();
+      this.closed(t.taskId);
       this.forget(t);
     })();
     t.flushing = work;

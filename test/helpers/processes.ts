@@ -14,17 +14,20 @@ const ROOT = join(import.meta.dirname, '..', '..');
 
 export interface Proc {
   child: ChildProcess;
-  /** Everything the process wrote to stderr so far (for failure messages). */
+  /** The last of what the process wrote to stderr (and, for instances, its log lines on stdout), for failure messages. */
   stderr(): string;
   /** Sends `signal` (default SIGTERM) and waits for the exit; resolves with the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-function track(child: ChildProcess): Proc {
+function track(child: ChildProcess, logs = false): Proc {
   let err = '';
-  child.stderr?.on('data', (b: Buffer) => {
+  const keep = (b: Buffer) => {
     err = (err + b.toString('utf8')).slice(-20_000);
-  });
+  };
+  child.stderr?.on('data', keep);
+  // An instance logs to stdout (warnings and errors at the tests' level).
+  if (logs) child.stdout?.on('data', keep);
   const exited = new Promise<number | null>((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) resolve(child.exitCode);
     else child.once('exit', (code) => resolve(code));
@@ -141,10 +144,10 @@ export async function startInstance(
   writeFileSync(file, JSON.stringify({ ...config, listen: `http://127.0.0.1:${port}` }));
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: ROOT,
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, MJB_CONFIG: file, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn', ...env },
   });
-  const proc = track(child);
+  const proc = track(child, true);
   const url = `http://127.0.0.1:${port}`;
   const health = async () => (await (await fetch(`${url}/health`)).json()) as Record<string, unknown>;
   const by = Date.now() + 60_000;

@@ -38,7 +38,7 @@ describe('Telegram end to end: the service the app wires', () => {
   test('a prompt in a chat: progress, the grid with Midjourney’s buttons, U1’s upscale; the HTTP API sees the same tasks', async () => {
     assert.ok(svc.app.telegram, 'the app started the Telegram front');
     const user = tg.user(7001);
-    tg.sendText({ from: user, text: 'a lighthouse in fog' });
+    const asked = tg.sendText({ from: user, text: 'a lighthouse in fog' });
     const grid = await result(user.id, (m) => m.caption === 'a lighthouse in fog', 'the grid');
     assert.deepEqual(
       keyboardOf(grid).map((r) => r.map(([t]) => t)),
@@ -74,6 +74,7 @@ describe('Telegram end to end: the service the app wires', () => {
       chatId: user.id,
       userId: user.id,
       lang: 'en',
+      replyTo: asked.message_id,
     });
 
     tg.press({ from: user, messageId: grid.message_id, data: buttonData(grid, 'U1') });

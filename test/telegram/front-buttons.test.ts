@@ -71,6 +71,7 @@ describe('Telegram front: buttons and job commands', () => {
         chatId: u.id,
         userId: u.id,
         lang: 'en',
+        replyTo: msg.message_id,
       });
       const status = await shown(u.id, /Upscale #1/, 'the upscale’s status');
       assert.equal(status.reply_to, msg.message_id, 'the new job answers the grid it came from');
@@ -256,7 +257,13 @@ describe('Telegram front: buttons and job commands', () => {
     await press(admin, msg, 'U2', g.id);
     const up = await childOf(task, 'UPSCALE');
     assert.equal(up.params.index, 2);
-    assert.deepEqual(h.engine.originOf(up.id), { kind: 'telegram', chatId: g.id, userId: ADMIN, lang: 'en' });
+    assert.deepEqual(h.engine.originOf(up.id), {
+      kind: 'telegram',
+      chatId: g.id,
+      userId: ADMIN,
+      lang: 'en',
+      replyTo: msg.message_id,
+    });
     await resultPhoto(g.id, /^Upscale #2\n/, 'the admin’s upscale');
   });
 

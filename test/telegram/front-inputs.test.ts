@@ -71,6 +71,7 @@ describe('Telegram front: starting work', () => {
       chatId: u.id,
       userId: u.id,
       lang: 'en',
+      replyTo: prompt.message_id,
     });
     const status = await said(
       h,
@@ -85,13 +86,14 @@ describe('Telegram front: starting work', () => {
 
   test('/imagine <prompt> works the same; /imagine alone asks for a prompt', async () => {
     const u = newUser();
-    h.tg.sendText({ from: u, text: '/imagine a lighthouse' });
+    const asked = h.tg.sendText({ from: u, text: '/imagine a lighthouse' });
     const task = await h.task((t) => t.prompt === 'a lighthouse', 'the imagine');
     assert.deepEqual(h.engine.originOf(task.id), {
       kind: 'telegram',
       chatId: u.id,
       userId: u.id,
       lang: 'en',
+      replyTo: asked.message_id,
     });
     h.tg.sendText({ from: u, text: '/imagine' });
     await said(h, u.id, /Please add a prompt/);
@@ -151,7 +153,7 @@ describe('Telegram front: starting work', () => {
   test('an album of 2–5 photos with /blend portrait blends them; other sizes are refused', async () => {
     const u = newUser();
     const images = [png('b1'), png('b2'), png('b3')];
-    h.tg.sendAlbum({ from: u, images, caption: '/blend portrait' });
+    const album = h.tg.sendAlbum({ from: u, images, caption: '/blend portrait' });
     const blend = await h.task((t) => t.action === 'BLEND', 'the blend');
     assert.deepEqual(
       blend.images,
@@ -163,6 +165,8 @@ describe('Telegram front: starting work', () => {
       chatId: u.id,
       userId: u.id,
       lang: 'en',
+      // The album's captioned photo is the request the job answers.
+      replyTo: album.find((m) => m.caption)?.message_id,
     });
     await said(h, u.id, /Blend of 3 images/);
     const count = await taskCount();
@@ -182,13 +186,14 @@ describe('Telegram front: starting work', () => {
     h.tg.sendText({ chatId: group.id, from: u, text: 'just chatting about foxes' });
     h.tg.sendPhoto({ chatId: group.id, from: u, bytes: png('g'), caption: 'holiday photo' });
     h.tg.sendText({ chatId: group.id, from: u, text: '/imagine@someone_elses_bot a fox' });
-    h.tg.sendText({ chatId: group.id, from: u, text: '/imagine@mj_bridge_bot a group fox' });
+    const asked = h.tg.sendText({ chatId: group.id, from: u, text: '/imagine@mj_bridge_bot a group fox' });
     const task = await h.task((t) => t.prompt === 'a group fox', 'the group imagine');
     assert.deepEqual(h.engine.originOf(task.id), {
       kind: 'telegram',
       chatId: group.id,
       userId: u.id,
       lang: 'en',
+      replyTo: asked.message_id,
     });
     assert.equal(await taskCount(), count + 1);
     const grid = await said(h, group.id, /^a group fox$/, 'the grid in the group');

@@ -17,13 +17,14 @@ describe('Telegram front: running as a service', () => {
       assert.equal(h.front.webhook?.path, '/tg/hook');
       assert.deepEqual(h.tg.webhook, { url: `${base}/tg/hook`, secret: 'hook_secret_1' });
       const u = h.tg.user(6001);
-      h.tg.sendText({ from: u, text: 'a hooked fox' });
+      const asked = h.tg.sendText({ from: u, text: 'a hooked fox' });
       const task = await h.task((t) => t.prompt === 'a hooked fox', 'job via webhook');
       assert.deepEqual(h.engine.originOf(task.id), {
         kind: 'telegram',
         chatId: u.id,
         userId: u.id,
         lang: 'en',
+        replyTo: asked.message_id,
       });
       await h.tg.waitFor(
         () => h.tg.botMessages(u.id).find((m) => m.photo && m.caption === 'a hooked fox'),

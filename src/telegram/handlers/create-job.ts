@@ -58,7 +58,13 @@ export async function createJob(
   release: () => void,
 ): Promise<Task | undefined> {
   const { t } = target;
-  const origin: TaskOrigin = { kind: 'telegram', chatId: target.chatId, userId: target.userId, lang: t.lang };
+  const origin: Extract<TaskOrigin, { kind: 'telegram' }> = {
+    kind: 'telegram',
+    chatId: target.chatId,
+    userId: target.userId,
+    lang: t.lang,
+    ...(target.replyTo !== undefined ? { replyTo: target.replyTo } : {}),
+  };
   try {
     let task: Task;
     switch (req.kind) {
@@ -99,7 +105,7 @@ export async function createJob(
         });
         break;
     }
-    if (target.replyTo !== undefined) ctx.progress.setReplyTo(task.id, target.replyTo);
+    await ctx.progress.created(task.id, origin);
     // Counted before the slot is released, so two quick requests cannot both slip under the limit.
     if (task.status !== 'FINISHED' && task.status !== 'FAILED') ctx.jobs.add(target.userId, task.id);
     return task;
