@@ -309,12 +309,17 @@ export class ClusterWork implements SharedLine {
       await queue.finish(id);
       return 'taken';
     }
+    if (!(await queue.confirm(id))) {
+      // Held too long (this instance stalled): the job may be another instance's now, and so
+      // may the slot counted under this task's id (a leftover is freed by reconcileSlots).
+      return 'taken';
+    }
     book.adopt(rec);
     this.mine.add(id);
     scheduler.startOn(rec, account);
-    // Once STARTED is stored the task is the account's; the job has done its part.
-    await book.settled(id);
-    await queue.finish(id);
+    // Once STARTED is stored the task is the account's; the job has done its part (the next
+    // job is taken meanwhile).
+    void book.settled(id).then(() => queue.finish(id));
     return 'taken';
   }
 

@@ -220,6 +220,18 @@ export class SharedQueue {
     }
   }
 
+  /**
+   * Renews the lock of a taken job right before its task starts: false when the lock was lost (this
+   * instance stalled past `lockMs`, and BullMQ may have handed the job to another instance).
+   */
+  async confirm(taskId: string): Promise<boolean> {
+    const h = this.held.get(taskId);
+    if (!h) return false;
+    if ((await h.job.extendLock(h.token, this.opts.lockMs)) === 1) return true;
+    this.held.delete(taskId);
+    return false;
+  }
+
   /** Gives a taken job back, at the head of its queue (it could not start here after all). */
   async putBack(taskId: string): Promise<void> {
     const h = this.held.get(taskId);
@@ -296,7 +308,9 @@ export class SharedQueue {
   private async extendLocks(): Promise<void> {
     for (const [taskId, h] of [...this.held]) {
       try {
-        await h.job.extendLock(h.token, this.opts.lockMs);
+        if ((await h.job.extendLock(h.token, this.opts.lockMs)) !== 1) {
+          this.log.warn({ task: taskId }, 'a taken job’s lock was lost; another instance may take it');
+        }
       } catch (err) {
         this.log.warn({ task: taskId, err: (err as Error).message }, 'could not renew a taken job’s lock');
       }
