@@ -190,7 +190,13 @@ export class ClusterSide {
   private report(): InstanceReport {
     const accounts = this.deps.node.held().map((id) => {
       const a = this.deps.accounts.get(id);
-      return { id, state: a?.state ?? 'connecting', running: a?.running.size ?? 0 };
+      // A task whose result is being stored is still running to readers, and its account is
+      // not idle: handed over now, its FINISHED would be written by nobody.
+      return {
+        id,
+        state: a?.state ?? 'connecting',
+        running: (a?.running.size ?? 0) + (a?.finishing.size ?? 0),
+      };
     });
     return { accounts, queue: this.deps.scheduler.queue.length };
   }

@@ -314,6 +314,13 @@ export class ClusterWork implements SharedLine {
       // may the slot counted under this task's id (a leftover is freed by reconcileSlots).
       return 'taken';
     }
+    if (!this.deps.node.working().includes(account.id) || !account.usable) {
+      // The account is being handed over (or went down) while this job was being taken: started
+      // here now, its Midjourney messages would reach the next holder's gateway, not ours.
+      await queue.freeSlot(account.id, id);
+      await queue.putBack(id);
+      return 'refused';
+    }
     book.adopt(rec);
     this.mine.add(id);
     scheduler.startOn(rec, account);

@@ -72,6 +72,11 @@ export class ClusterNode {
   private readonly heldSet = new Set<string>();
   /** Accounts being taken or given up right now (one transition at a time per account). */
   private readonly busy = new Set<string>();
+  /**
+   * An account to be handed over once idle (rebalancing under load): it takes no new work, its
+   * jobs run out, and the beat that finds it idle gives it up.
+   */
+  private draining: string | undefined;
   /** Accounts we just gave up, not to be taken back at once (ms until which). */
   private readonly cooldown = new Map<string, number>();
   private sharedDir: SharedDirCheck | undefined;
@@ -100,9 +105,9 @@ export class ClusterNode {
     return [...this.heldSet];
   }
 
-  /** Held accounts not being taken up or given away right now: the ones that may start work. */
+  /** Held accounts not being taken up, drained or given away: the ones that may start work. */
   working(): string[] {
-    return [...this.heldSet].filter((a) => !this.busy.has(a));
+    return [...this.heldSet].filter((a) => !this.busy.has(a) && a !== this.draining);
   }
 
   holds(accountId: string): boolean {
@@ -250,6 +255,7 @@ export class ClusterNode {
       if (this.busy.has(account)) continue;
       if (await this.leases.renew(account)) continue;
       this.heldSet.delete(account);
+      if (this.draining === account) this.draining = undefined;
       this.log.error({ account }, 'account lease lost (renewal came too late); another instance may hold it');
       this.hooks?.lost(account);
     }
@@ -293,28 +299,50 @@ export class ClusterNode {
 
   /**
    * Spreads the accounts: when every lease is held and some live instance has fewer than its
-   * share, the instance holding the most (ties: the lowest id) gives up one of its idle accounts.
+   * share, the instance holding the most (ties: the lowest id) gives up one of its accounts.
+   * Only an idle account moves (a job in the middle of its submission would be sent again, one
+   * whose result is being stored would be finished by nobody); when none is idle, the least busy
+   * one is drained: it takes no new work, and moves on the beat that finds it idle.
    */
   private async balance(): Promise<void> {
+    if (!this.mustGiveOne()) {
+      if (this.draining !== undefined) {
+        // Evened out meanwhile (an instance left, or another gave one): it works again.
+        this.draining = undefined;
+        this.hooks?.work();
+      }
+      return;
+    }
+    const report = this.hooks?.report();
+    const running = (a: string) => report?.accounts.find((x) => x.id === a)?.running ?? 0;
+    const free = [...this.heldSet].filter((a) => !this.busy.has(a));
+    const idle =
+      free.find((a) => running(a) === 0 && a === this.draining) ?? free.find((a) => running(a) === 0);
+    if (idle) {
+      await this.giveUp(idle);
+      return;
+    }
+    if (this.draining === undefined && free.length > 0) {
+      this.draining = free.reduce((a, b) => (running(b) < running(a) ? b : a));
+      this.log.info({ account: this.draining }, 'no idle account to even the cluster out: draining one');
+    }
+  }
+
+  /** Whether this instance should give one account up to even the cluster out. */
+  private mustGiveOne(): boolean {
     const instances = this.lastView.instances;
     const n = instances.length;
     const total = this.opts.accountIds.length;
-    if (n < 2) return;
+    if (n < 2) return false;
     const counts = instances.map((i) => ({
       id: i.id,
       held: i.id === this.instanceId ? this.heldSet.size : i.report.accounts.length,
     }));
     const heldTotal = counts.reduce((s, c) => s + c.held, 0);
     const share = Math.floor(total / n);
-    if (heldTotal < total || !counts.some((c) => c.held < share)) return;
+    if (heldTotal < total || !counts.some((c) => c.held < share)) return false;
     counts.sort((a, b) => b.held - a.held || (a.id < b.id ? -1 : 1));
-    if (counts[0]?.id !== this.instanceId || this.heldSet.size <= share) return;
-    // Only an idle account moves: a job in the middle of its submission would be sent again.
-    const report = this.hooks?.report();
-    const account = [...this.heldSet].find(
-      (a) => !this.busy.has(a) && (report?.accounts.find((x) => x.id === a)?.running ?? 0) === 0,
-    );
-    if (account) await this.giveUp(account);
+    return counts[0]?.id === this.instanceId && this.heldSet.size > share;
   }
 
   private async giveUp(account: string): Promise<void> {
@@ -323,6 +351,7 @@ export class ClusterNode {
       this.log.info({ account }, 'handing the account over to even out the cluster');
       await this.hooks?.handOver(account);
       this.heldSet.delete(account);
+      if (this.draining === account) this.draining = undefined;
       this.cooldown.set(account, Date.now() + 2 * this.ttlMs);
       await this.leases.release(account);
       await this.publish({ t: 'freed', from: this.instanceId, account });

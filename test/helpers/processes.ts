@@ -4,7 +4,7 @@
  * loopback port. Every helper returns a handle whose `stop()` ends only that process.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -148,6 +148,12 @@ export async function startInstance(
     env: { ...process.env, MJB_CONFIG: file, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn', ...env },
   });
   const proc = track(child, true);
+  // For a failure that needs the whole story: TEST_LOG_DIR keeps each instance's log in a file.
+  const logDir = process.env.TEST_LOG_DIR;
+  if (logDir) {
+    const log = join(logDir, `instance-${port}.log`);
+    child.stdout?.on('data', (b: Buffer) => appendFileSync(log, b));
+  }
   const url = `http://127.0.0.1:${port}`;
   const health = async () => (await (await fetch(`${url}/health`)).json()) as Record<string, unknown>;
   const by = Date.now() + 60_000;
