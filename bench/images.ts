@@ -36,7 +36,7 @@ export async function storedImages(jobs: number): Promise<Row[]> {
       served.push(performance.now() - t0);
     }
     const beyond = timings.map((t) => t.storeMs);
-    if (process.env.BENCH_SAMPLES) process.stderr.write(`${beyond.map((x) => x.toFixed(1)).join(" ")}\n`);
+    if (process.env.BENCH_SAMPLES) process.stderr.write(`${beyond.map((x) => x.toFixed(1)).join(' ')}\n`);
     const download = timings.map((t) => t.downloadMs);
     const p99 = percentile(beyond, 99);
     return [
