@@ -171,11 +171,17 @@ export async function cutDerived(bytes: Buffer, plan: Plan): Promise<CutFile[]> 
     .then((r) => ({ data: r.data, info: r.info as Pixels['info'] }));
   const regions = split ? quadrants(width, height) : [];
   const smallRegions = split ? quadrants(small.info.width, small.info.height) : [];
-  const [thumb, ...rest] = await Promise.all([
-    webpThumb(small),
-    ...regions.map((r) => encode(pixels, plan.format, r)),
-    ...smallRegions.map((r) => webpThumb(small, r)),
-  ]);
+  // One encode after another: the cut runs beside the service's own work (it is no longer on the
+  // FINISHED path), so it takes one core of the thread pool, never all of them at once.
+  const encodes = [
+    () => webpThumb(small),
+    ...regions.map((r) => () => encode(pixels, plan.format, r)),
+    ...smallRegions.map((r) => () => webpThumb(small, r)),
+  ];
+  const outputs: Buffer[] = [];
+  for (const run of encodes) outputs.push(await run());
+  const [thumb, ...rest] = outputs;
+
   const files: CutFile[] = [{ name: plan.thumb, bytes: thumb as Buffer, contentType: 'image/webp' }];
   if (!split) return files;
   plan.parts.forEach((name, i) => {
