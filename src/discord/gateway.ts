@@ -10,12 +10,11 @@
  */
 import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
-import { z } from 'zod';
 import type { Logger } from '../log.ts';
 import { CLIENT_CLOSE, describeClose, recoveryFor } from './close-codes.ts';
 import { readEnvelope } from './fast-check.ts';
-import { clientProperties } from './properties.ts';
-import { type DiscordUser, userSchema } from './types.ts';
+import { gatewayUrl, helloSchema, identifyPayload, readySchema } from './handshake.ts';
+import type { DiscordUser } from './types.ts';
 import { ZlibStreamDecoder } from './zlib-stream.ts';
 
 export type GatewayState = 'connecting' | 'ready' | 'reconnecting' | 'closed' | 'fatal';
@@ -73,14 +72,6 @@ interface Connection {
   lastBeatAt: number;
   replayed: number;
 }
-
-const readySchema = z.looseObject({
-  session_id: z.string().min(1),
-  resume_gateway_url: z.string().optional(),
-  user: userSchema,
-});
-
-const helloSchema = z.looseObject({ heartbeat_interval: z.number().positive() });
 
 /** One gateway connection of one account. */
 export class GatewayClient extends EventEmitter<GatewayEvents> {
@@ -283,7 +274,10 @@ export class GatewayClient extends EventEmitter<GatewayEvents> {
       });
     } else {
       this.counters.identifies++;
-      this.write(conn, { op: 2, d: this.identifyPayload() });
+      this.write(conn, {
+        op: 2,
+        d: identifyPayload(this.opts.token, this.opts.userAgent, this.opts.identifyProperties),
+      });
     }
   }
 
@@ -452,25 +446,6 @@ export class GatewayClient extends EventEmitter<GatewayEvents> {
     return this.opts.helloTimeoutMs ?? 20_000;
   }
 
-  private identifyPayload(): Record<string, unknown> {
-    return {
-      token: this.opts.token,
-      capabilities: 16381,
-      properties: clientProperties(this.opts.userAgent, this.opts.identifyProperties),
-      presence: { status: 'online', since: 0, activities: [], afk: false },
-      compress: false,
-      client_state: {
-        guild_versions: {},
-        highest_last_message_id: '0',
-        read_state_version: 0,
-        user_guild_settings_version: -1,
-        user_settings_version: -1,
-        private_channels_version: '0',
-        api_code_version: 0,
-      },
-    };
-  }
-
   private setState(to: GatewayState, reason?: string): void {
     const from = this._state;
     if (from === to) return;
@@ -487,16 +462,6 @@ export class GatewayClient extends EventEmitter<GatewayEvents> {
       this.opts.logger.error({ event, err: (err as Error).message }, 'gateway listener failed');
     }
   }
-}
-
-/** `base` with the gateway query (`encoding=json&v=9`, plus `compress=zlib-stream` when asked). */
-export function gatewayUrl(base: string, compress = true): string {
-  const u = new URL(base);
-  u.searchParams.set('encoding', 'json');
-  u.searchParams.set('v', '9');
-  if (compress) u.searchParams.set('compress', 'zlib-stream');
-  else u.searchParams.delete('compress');
-  return u.toString();
 }
 
 function stopTimers(conn: Connection): void {

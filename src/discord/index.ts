@@ -10,8 +10,8 @@ export {
   type GatewayEvents,
   type GatewayOptions,
   type GatewayState,
-  gatewayUrl,
 } from './gateway.ts';
+export { gatewayUrl } from './handshake.ts';
 export { type ClientProperties, clientProperties, superPropertiesHeader } from './properties.ts';
 export { type RequestOptions, RestClient, type RestOptions, routeOf } from './rest.ts';
 export * from './snowflake.ts';

@@ -90,7 +90,16 @@ async function waitFinal(
     await tg.waitFor(() => finalOf(tg, chatId, prompt), 90_000, `chat ${chatId}: the final of "${prompt}"`);
   } catch (err) {
     const logs = [...instances].map(([name, i]) => `--- ${name}\n${i.stderr().slice(-3000)}`).join('\n');
-    throw new Error(`${(err as Error).message}\n${logs}`);
+    // Where the job stands, as the instances see it (a job stuck upstream, or a final not sent).
+    const views = await Promise.all(
+      [...instances].map(async ([name, i]) => {
+        const body = await fetch(`${i.url}/task/list`)
+          .then((r) => r.text())
+          .catch((e: Error) => e.message);
+        return `--- ${name} /task/list: ${body.slice(0, 3000)}`;
+      }),
+    );
+    throw new Error(`${(err as Error).message}\n${logs}\n${views.join('\n')}`);
   }
 }
 

@@ -294,7 +294,10 @@ export function createJobRunner(
     const cur = discord.getMessage(r.job.channelId, id);
     if (cur) {
       discord.editMessage(r.job.channelId, id, {
-        content: (cur.content ?? '').replace(/\((Waiting to start|\d+%)\)( \(fast\))?/, '(Stopped)'),
+        content: (cur.content ?? '').replace(
+          /\((Waiting to start|\d+%)\)( \((fast|relaxed|turbo)\))?/,
+          '(Stopped)',
+        ),
         components: [],
       });
     }
