@@ -12,7 +12,7 @@ import type { Logger } from '../log.ts';
 import type { Action } from '../midjourney/actions.ts';
 import { fixParameterDashes, isVideoPrompt, parseCustomId } from '../midjourney/index.ts';
 import { Account } from './account.ts';
-import { AccountCare } from './account-care.ts';
+import type { AccountCare } from './account-care.ts';
 import type {
   ActionInput,
   BlendInput,
@@ -27,67 +27,26 @@ import type {
   TaskOrigin,
   VideoInput,
 } from './api.ts';
-import { type Change, TaskBook } from './book.ts';
-import { jsonOfMany } from './bulk-read.ts';
-import { ClusterSide, type ClusterSideDeps } from './cluster-side.ts';
+import type { TaskBook } from './book.ts';
+import type { ClusterSide } from './cluster-side.ts';
 import { dataProblem } from './data-limits.ts';
-import { DiscordDispatch } from './dispatch.ts';
+import type { DiscordDispatch } from './dispatch.ts';
 import { EngineError } from './errors.ts';
-import { factsOf } from './facts.ts';
 import { describeRefusal, failReasonOf } from './fail-reasons.ts';
-import { Finisher } from './finishing.ts';
-import type { FollowContext } from './follow.ts';
+import type { Finisher } from './finishing.ts';
 import { hostImages } from './hosting.ts';
 import { newShortTaskId, newTaskId } from './ids.ts';
 import { actionSpec, newRecord, type TaskSpec } from './intake.ts';
-import { TaskIndex } from './matcher.ts';
-import type { EngineMetrics } from './metrics.ts';
 import { AWAITING_MODAL, followUpPrompt, isAwaitingModal } from './modal-tasks.ts';
-import type { ResultFilerOptions } from './results-store.ts';
-import { Scheduler } from './scheduler.ts';
-import { relaxFallback } from './speed-modes.ts';
-import type { TaskRecord, TaskStore } from './store.ts';
-import { CommandTable, clickCancel, ModalWaiters, type SubmitContext, submitTask } from './submit.ts';
+import type { TaskReads } from './reads.ts';
+import type { Scheduler } from './scheduler.ts';
+import type { TaskRecord } from './store.ts';
+import { clickCancel, type SubmitContext, submitTask } from './submit.ts';
 import { pruneSummaries, SUMMARY_SWEEP_MS } from './summaries.ts';
 import { isTerminal, type Task, type TaskStatus } from './task.ts';
+import { type EngineOptions, wireEngine } from './wiring.ts';
 
-/** Fetches an input image (http(s) URL or data URI) under the SSRF policy. */
-export type ImageFetcher = (url: string) => Promise<{ bytes: Buffer; contentType: string; filename: string }>;
-
-export interface EngineOptions {
-  config: Config;
-  mode: 'live' | 'sandbox';
-  store: TaskStore;
-  logger: Logger;
-  fetchImage: ImageFetcher;
-  /** Returns the banned word a prompt contains, or null. */
-  bannedWord: (prompt: string) => string | null;
-  notifier?: { notify(task: Task, url: string, facts?: TaskFacts): void; drain(): Promise<void> };
-  metrics?: EngineMetrics;
-  /** Gateway reconnect backoff and timings, small in tests. */
-  backoff?: { minMs: number; maxMs: number };
-  /** How long a modal may take to open after its button click. */
-  modalTimeoutMs?: number;
-  /** Grace after Midjourney deletes a progress message before a job without result is failed. */
-  deleteGraceMs?: number;
-  /** How often each account asks `/info` and `/settings` (SPEC §14: 30 min); 0: never. */
-  infoRefreshMs?: number;
-  /** How long a seed DM may take (default 30 s). */
-  seedTimeoutMs?: number;
-  /**
-   * Several instances on one Redis (SPEC §13): accounts run only while this instance holds their
-   * lease, waiting tasks are in the shared BullMQ line; `onLeaseLost` must stop the process
-   * (another instance drives the account now).
-   */
-  cluster?: Pick<ClusterSideDeps, 'node' | 'queue' | 'onLeaseLost'>;
-  /** Where finished results are stored (SPEC §6.7); none: results keep their Discord links. */
-  images?: ResultFilerOptions['archive'];
-  /** Result-copy timings, small in tests. */
-  imageTiming?: Pick<
-    ResultFilerOptions,
-    'download' | 'retryEveryMs' | 'refreshEveryMs' | 'readWaitMs' | 'onTiming'
-  >;
-}
+export type { EngineOptions, ImageFetcher } from './wiring.ts';
 
 /** The engine behind every front. */
 export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
@@ -95,111 +54,33 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
   private readonly book: TaskBook;
   private readonly scheduler: Scheduler;
   private readonly dispatch: DiscordDispatch;
-  private readonly index = new TaskIndex();
-  private readonly commands: CommandTable;
   private readonly log: Logger;
   private seq = 0;
   private stopping = false;
   private sweepTimer: NodeJS.Timeout | undefined;
   private readonly submitCtx: SubmitContext;
-  private readonly followCtx: FollowContext;
   private readonly care: AccountCare;
   private readonly cluster: ClusterSide | undefined;
   private readonly finisher: Finisher;
+  private readonly reads: TaskReads;
 
   constructor(private readonly opts: EngineOptions) {
     super();
-    this.log = opts.logger.child({ room: 'engine' });
-    this.commands = new CommandTable(opts.config.midjourney.commands);
-    this.care = new AccountCare({
-      commands: this.commands,
-      logger: this.log,
-      infoRefreshMs: opts.infoRefreshMs ?? 30 * 60_000,
-      // The sandbox's clock runs `speed` times faster; its blocks do too.
-      blockScale: opts.mode === 'sandbox' ? opts.config.sandbox.speed : 1,
-      seedTimeoutMs: opts.seedTimeoutMs ?? 30_000,
-    });
-    this.book = new TaskBook({
-      store: opts.store,
-      logger: this.log,
-      announce: (task, notifyUrl, facts) => this.announce(task, notifyUrl, facts),
-      queuePosition: (id) => this.scheduler.queue.position(id),
-    });
-    this.scheduler = new Scheduler({
-      accounts: this.accounts,
-      book: this.book,
-      index: this.index,
-      logger: this.log,
-      metrics: opts.metrics,
-      maxQueue: () => opts.config.settings.maxQueue,
+    const parts = wireEngine(opts, this.accounts, {
       submit: (rec, account) => this.submit(rec, account),
-      fail: (rec, reason) => this.fail(rec, reason),
+      cancel: (id) => this.cancel(id),
+      emitTask: (task, origin) => this.emit('task', task, origin),
     });
-    const mutate = (rec: TaskRecord, change: Change) => this.book.mutate(rec, change);
-    this.submitCtx = {
-      proxy: opts.config.proxy,
-      commands: this.commands,
-      index: this.index,
-      fetchImage: opts.fetchImage,
-      logger: this.log,
-      modals: new ModalWaiters(opts.modalTimeoutMs ?? 60_000),
-      speeds: this.care.speeds,
-      mutate,
-      parentOf: (rec) => this.parentOf(rec),
-    };
-    this.followCtx = {
-      cdnOrigin: opts.config.proxy.cdn,
-      mutate,
-      finish: (rec, change) => this.finish(rec, change),
-      fail: (rec, reason) => this.fail(rec, reason),
-      requeue: (rec, account) => this.scheduler.requeue(rec, account),
-      disableAccount: (account, reason) => account.disable(reason),
-      clickCancel: (rec, account) => clickCancel(this.submitCtx, rec, account),
-      relaxFallback: (rec, account) =>
-        relaxFallback(this.care.speeds, rec, account, {
-          fail: (r, reason) => void this.fail(r, reason),
-          requeue: (r, a) => this.scheduler.requeue(r, a),
-          drain: () => this.scheduler.scheduleDrain(),
-        }),
-      index: this.index,
-      logger: this.log,
-      deleteGraceMs: opts.deleteGraceMs ?? 3000,
-      isLive: (id) => this.liveRecord(id) !== undefined,
-    };
-    this.dispatch = new DiscordDispatch({
-      book: this.book,
-      index: this.index,
-      scheduler: this.scheduler,
-      follow: this.followCtx,
-      modals: this.submitCtx.modals,
-      care: this.care,
-      logger: this.log,
-      metrics: opts.metrics,
-      liveRecord: (id) => this.liveRecord(id),
-      fail: (rec, reason) => this.fail(rec, reason),
-    });
-    this.finisher = new Finisher({
-      book: this.book,
-      scheduler: this.scheduler,
-      accounts: this.accounts,
-      logger: this.log,
-      metrics: opts.metrics,
-      cdnOrigin: opts.config.proxy.cdn,
-      archive: opts.images,
-      ...(opts.imageTiming ? { timing: opts.imageTiming } : {}),
-    });
+    this.log = parts.log;
+    this.care = parts.care;
+    this.book = parts.book;
+    this.scheduler = parts.scheduler;
+    this.submitCtx = parts.submitCtx;
+    this.dispatch = parts.dispatch;
+    this.finisher = parts.finisher;
+    this.reads = parts.reads;
+    this.cluster = parts.cluster;
     for (const acc of opts.config.accounts.filter((a) => a.enable)) this.addAccount(acc);
-    this.cluster = opts.cluster
-      ? new ClusterSide({
-          ...opts.cluster,
-          ...{ accounts: this.accounts, book: this.book, scheduler: this.scheduler, store: opts.store },
-          logger: this.log,
-          maxQueue: () => opts.config.settings.maxQueue,
-          fail: (rec, reason) => this.fail(rec, reason),
-          emitTask: (task, origin) => this.emit('task', task, origin),
-          cancel: (id) => this.cancel(id),
-        })
-      : undefined;
   }
 
   get mode(): 'live' | 'sandbox' {
@@ -282,7 +163,7 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
   }
 
   async seed(taskId: string): Promise<string> {
-    const rec = await this.getRecord(taskId);
+    const rec = await this.reads.record(taskId);
     if (!rec) throw new EngineError('NOT_FOUND', `task ${taskId} not found`);
     if (rec.task.seed) return rec.task.seed;
     if (rec.task.status !== 'FINISHED' || !rec.task.messageId) {
@@ -319,7 +200,7 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
   }
 
   async action(input: ActionInput): Promise<Task> {
-    const parent = await this.getRecord(input.taskId);
+    const parent = await this.reads.record(input.taskId);
     if (!parent) throw new EngineError('NOT_FOUND', `task ${input.taskId} not found`);
     if (parseCustomId(input.customId)?.action === 'CANCEL_JOB') {
       if (isTerminal(parent.task.status)) {
@@ -337,7 +218,7 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
    * `timeoutMinutes`. The button is checked now; the prompt and mask at release.
    */
   async prepare(input: Omit<ActionInput, 'prompt' | 'mask'>): Promise<Task> {
-    const parent = await this.getRecord(input.taskId);
+    const parent = await this.reads.record(input.taskId);
     if (!parent) throw new EngineError('NOT_FOUND', `task ${input.taskId} not found`);
     const { action, spec } = actionSpec(parent, input, (p) => this.checkPrompt(p), true);
     return this.create(action, input, spec);
@@ -345,11 +226,11 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
 
   /** Gives a prepared task its form's prompt (and mask) and queues it. */
   async release(taskId: string, form: { prompt?: string; mask?: string }): Promise<Task> {
-    const rec = await this.getRecord(taskId);
+    const rec = await this.reads.record(taskId);
     if (!rec) throw new EngineError('NOT_FOUND', `task ${taskId} not found`);
     if (!isAwaitingModal(rec.task))
       throw new EngineError('CONFLICT', `task ${taskId} is not waiting for a form`);
-    const parent = await this.getRecord(String(rec.task.params.parentId ?? ''));
+    const parent = await this.reads.record(String(rec.task.params.parentId ?? ''));
     const info = parseCustomId(String(rec.task.params.customId ?? ''));
     if (!info || !parent) throw new EngineError('NOT_FOUND', `the parent of task ${taskId} is gone`);
     const prompt = followUpPrompt(info, form, parent.task);
@@ -376,7 +257,7 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
   }
 
   async cancel(taskId: string): Promise<Task> {
-    const rec = await this.getRecord(taskId);
+    const rec = await this.reads.record(taskId);
     if (!rec) throw new EngineError('NOT_FOUND', `task ${taskId} not found`);
     if (isTerminal(rec.task.status)) {
       throw new EngineError('CONFLICT', `task ${taskId} is already ${rec.task.status}`);
@@ -406,48 +287,25 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
     return this.fail(rec, 'cancelled');
   }
 
-  async get(taskId: string): Promise<Task | undefined> {
-    const rec = await this.getRecord(taskId);
-    // A task another instance of a cluster works on is read from the store, never written here.
-    if (rec && this.book.records.get(rec.task.id) === rec) await this.finisher.results.onRead(rec);
-    return rec ? (this.book.view(rec.task.id) ?? rec.task) : undefined;
+  get(taskId: string): Promise<Task | undefined> {
+    return this.reads.get(taskId);
   }
 
   /** The task as `/task/fetch` serves it, already JSON (the persisted snapshot, not re-serialised). */
-  async getJson(taskId: string): Promise<string | undefined> {
-    const rec = await this.getRecord(taskId);
-    if (rec && this.book.records.get(rec.task.id) === rec) await this.finisher.results.onRead(rec);
-    return rec ? (this.book.viewJson(rec.task.id) ?? JSON.stringify(rec.task)) : undefined;
+  getJson(taskId: string): Promise<string | undefined> {
+    return this.reads.getJson(taskId);
   }
 
   getJsonMany(ids: readonly string[]): Promise<(string | undefined)[]> {
-    const load = (id: string) => this.getRecord(id);
-    return jsonOfMany(
-      { book: this.book, load, onRead: (rec) => void this.finisher.results.onRead(rec) },
-      ids,
-    );
+    return this.reads.getJsonMany(ids);
   }
 
-  async facts(taskId: string): Promise<TaskFacts | undefined> {
-    const rec = await this.getRecord(taskId);
-    return rec ? factsOf(rec.meta) : undefined;
+  facts(taskId: string): Promise<TaskFacts | undefined> {
+    return this.reads.facts(taskId);
   }
 
-  async list(filter: { status?: TaskStatus; limit: number }): Promise<Task[]> {
-    const ids = [...this.book.summaries.entries()]
-      .filter(([, s]) => !filter.status || s.status === filter.status)
-      .sort((a, b) => b[1].submitTime - a[1].submitTime || (a[0] < b[0] ? 1 : -1))
-      .slice(0, filter.limit)
-      .map(([id]) => id);
-    const out: Task[] = [];
-    for (const id of ids) {
-      const rec = await this.getRecord(id);
-      // Lists do not wait for link updates; the next read shows them.
-      if (rec && this.book.records.get(id) === rec) void this.finisher.results.onRead(rec);
-      const view = rec ? (this.book.view(id) ?? rec.task) : undefined;
-      if (view) out.push(view);
-    }
-    return out;
+  list(filter: { status?: TaskStatus; limit: number }): Promise<Task[]> {
+    return this.reads.list(filter);
   }
 
   health(): Health {
@@ -571,18 +429,6 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
 
   // ---------------------------------------------------------------- transitions
 
-  private announce(task: Readonly<Task>, notifyUrl: string | null, facts: TaskFacts): void {
-    this.cluster?.announced(task);
-    this.emit('task', task as Task, facts.origin);
-    if (notifyUrl && task.status !== 'PENDING' && task.status !== 'STARTED') {
-      this.opts.notifier?.notify(task as Task, notifyUrl, facts);
-    }
-  }
-
-  private finish(rec: TaskRecord, change: Change): void {
-    this.finisher.finish(rec, change);
-  }
-
   private fail(rec: TaskRecord, reason: string): Promise<Task> {
     return this.finisher.fail(rec, reason);
   }
@@ -605,35 +451,5 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
     for (const s of ['connecting', 'ready', 'reconnecting', 'paused', 'disabled']) {
       g.set({ state: s }, [...this.accounts.values()].filter((a) => a.state === s).length);
     }
-  }
-
-  // ---------------------------------------------------------------- reads
-
-  private liveRecord(id: string): TaskRecord | undefined {
-    const rec = this.book.records.get(id);
-    return rec && !isTerminal(rec.task.status) ? rec : undefined;
-  }
-
-  private parentOf(rec: TaskRecord): TaskRecord | undefined {
-    const parentId = rec.task.params.parentId;
-    return typeof parentId === 'string' ? this.book.records.get(parentId) : undefined;
-  }
-
-  private async getRecord(id: string): Promise<TaskRecord | undefined> {
-    if (!/^\d{1,30}$/.test(id)) return undefined;
-    const mem = this.book.records.get(id);
-    if (mem) return mem;
-    let rec: TaskRecord | undefined;
-    try {
-      rec = await this.opts.store.get(id);
-    } catch (err) {
-      throw new EngineError('STORE_FAILED', `could not read task ${id}: ${(err as Error).message}`);
-    }
-    if (rec && !this.book.records.has(id)) {
-      // Another instance works on it: read, never adopted (this copy would soon be stale).
-      if (this.cluster && !isTerminal(rec.task.status)) return rec;
-      this.book.adopt(rec);
-    }
-    return this.book.records.get(id);
   }
 }
