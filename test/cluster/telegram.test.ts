@@ -94,9 +94,14 @@ async function waitFinal(
     const views = await Promise.all(
       [...instances].map(async ([name, i]) => {
         const body = await fetch(`${i.url}/task/list`)
-          .then((r) => r.text())
-          .catch((e: Error) => e.message);
-        return `--- ${name} /task/list: ${body.slice(0, 3000)}`;
+          .then(async (r) => {
+            const list = ((await r.json()) as { data: Record<string, unknown>[] }).data;
+            return list.map(
+              (t) => `${t.id} ${t.status} "${t.prompt}" on ${t.discordId} ${t.failReason ?? ''}`,
+            );
+          })
+          .catch((e: Error) => [e.message]);
+        return `--- ${name} /task/list:\n${body.join('\n')}`;
       }),
     );
     throw new Error(`${(err as Error).message}\n${logs}\n${views.join('\n')}`);
