@@ -400,9 +400,13 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
     giveBack();
     if (spec.park) this.scheduler.park(rec);
     else if (!this.cluster) this.scheduler.enqueue(id);
-    const view = this.book.view(id) as Task;
-    // In line for the whole cluster: the instance that takes it announces it from then on.
-    if (this.cluster && !spec.park) await this.cluster.work.enqueue(rec);
+    let view = this.book.view(id) as Task;
+    if (this.cluster && !spec.park) {
+      // In line for the whole cluster: the instance that takes it announces it from then on.
+      await this.cluster.work.enqueue(rec);
+      const [place] = await this.cluster.work.places([id]);
+      view = Object.freeze({ ...view, queuePosition: place ?? null });
+    }
     this.emit('task', view, rec.meta.origin);
     return view;
   }

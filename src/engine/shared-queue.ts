@@ -163,6 +163,18 @@ export class SharedQueue {
     return this.redis.zCard(this.key('waiting'));
   }
 
+  /**
+   * The 1-based place of each task in the cluster's line (by the time it was queued, as the
+   * accounts take work), or null for one not waiting. One round trip for all of them.
+   */
+  async places(taskIds: readonly string[]): Promise<(number | null)[]> {
+    if (taskIds.length === 0) return [];
+    const m = this.redis.multi();
+    for (const id of taskIds) m.zRank(this.key('waiting'), id);
+    const ranks = (await m.exec()) as unknown[];
+    return ranks.map((r) => (typeof r === 'number' ? r + 1 : null));
+  }
+
   /** Every waiting task id with the time it was queued (for the sweep). */
   async waitingEntries(): Promise<{ id: string; queuedAtMs: number }[]> {
     const rows = await this.redis.zRangeWithScores(this.key('waiting'), 0, -1);

@@ -185,12 +185,6 @@ export function wireEngine(
     liveRecord,
     fail,
   });
-  const reads = new TaskReads({
-    book,
-    store: opts.store,
-    clustered: !!opts.cluster,
-    onRead: (rec) => finisher.results.onRead(rec),
-  });
   const cluster = opts.cluster
     ? new ClusterSide({
         ...opts.cluster,
@@ -202,5 +196,11 @@ export function wireEngine(
         cancel: hooks.cancel,
       })
     : undefined;
+  const reads = new TaskReads({
+    book,
+    store: opts.store,
+    onRead: (rec) => finisher.results.onRead(rec),
+    ...(cluster ? { cluster: cluster.work } : {}),
+  });
   return { log, care, book, scheduler, submitCtx, dispatch, finisher, reads, cluster };
 }
