@@ -12,7 +12,7 @@ import type { AccountHealth, Health, TaskOrigin } from './api.ts';
 import type { TaskBook } from './book.ts';
 import type { ClusterHooks, ClusterNode, InstanceReport } from './cluster.ts';
 import { ClusterWork } from './cluster-work.ts';
-import { EngineError } from './errors.ts';
+import { EngineError, type EngineErrorCode, ERROR_STATUS } from './errors.ts';
 import { isAwaitingModal } from './modal-tasks.ts';
 import type { Scheduler } from './scheduler.ts';
 import type { SharedQueue } from './shared-queue.ts';
@@ -32,6 +32,10 @@ export interface ClusterSideDeps {
   /** Emits the engine's `task` event (for a peer's change: without origin, so fronts that act on it do not act twice). */
   emitTask(task: Task, origin: TaskOrigin | undefined): void;
   cancel(taskId: string): Promise<unknown>;
+  /** A finished task's seed, read here (this instance holds its account). */
+  seedHere(taskId: string): Promise<string>;
+  /** How long a seed DM may take: a peer's answer is waited for a little longer. */
+  seedTimeoutMs: number;
   /** This instance must stop at once (it lost a lease it was using). */
   onLeaseLost(accountId: string): void;
 }
@@ -124,6 +128,26 @@ export class ClusterSide {
   }
 
   /**
+   * The seed of a finished task whose account another instance holds: only that instance's
+   * gateway receives Midjourney's DM, so it reads the seed and stores it on the task.
+   * @throws {EngineError} the holder's error, or UPSTREAM_FAILED when no holder answered
+   */
+  async seedElsewhere(rec: TaskRecord): Promise<string> {
+    const id = rec.task.id;
+    const account = rec.task.discordId ?? '';
+    const answer = await this.deps.node.askSeed(id, account, this.deps.seedTimeoutMs + 5000);
+    if (!answer) {
+      throw new EngineError(
+        'UPSTREAM_FAILED',
+        `no instance holding account ${account} answered for the seed of task ${id}`,
+      );
+    }
+    if ('seed' in answer) return answer.seed;
+    const code = answer.error.code as EngineErrorCode;
+    throw new EngineError(code in ERROR_STATUS ? code : 'UPSTREAM_FAILED', answer.error.message);
+  }
+
+  /**
    * `/health` in a cluster: every account, as this instance sees it if it holds the lease, else
    * as its holder last reported; ok while any account of the cluster is ready.
    */
@@ -184,6 +208,12 @@ export class ClusterSide {
         }
       },
       report: () => this.report(),
+      seed: (id) => this.deps.seedHere(id),
+      seeded: (id) => {
+        // The copy cached here lacks the seed: the next read takes the stored one.
+        const rec = this.deps.book.records.get(id);
+        if (rec && isTerminal(rec.task.status)) void this.deps.book.forget(rec);
+      },
     };
   }
 

@@ -69,6 +69,7 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
     const parts = wireEngine(opts, this.accounts, {
       submit: (rec, account) => this.submit(rec, account),
       cancel: (id) => this.cancel(id),
+      seed: (id) => this.seed(id, true),
       emitTask: (task, origin) => this.emit('task', task, origin),
     });
     this.log = parts.log;
@@ -162,7 +163,8 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
     return this.create('VIDEO', input, { prompt, images, params });
   }
 
-  async seed(taskId: string): Promise<string> {
+  /** `here`: read through this instance's gateway even in a cluster (a peer holding none asked). */
+  async seed(taskId: string, here = false): Promise<string> {
     const rec = await this.reads.record(taskId);
     if (!rec) throw new EngineError('NOT_FOUND', `task ${taskId} not found`);
     if (rec.task.seed) return rec.task.seed;
@@ -172,6 +174,9 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
         `task ${taskId} is ${rec.task.status} and has no result to read a seed from`,
       );
     }
+    // The DM comes to the gateway of the account's lease holder (SPEC §13): that instance reads it.
+    const elsewhere = this.cluster && !here && !this.cluster.node.holds(rec.task.discordId ?? '');
+    if (elsewhere) return this.cluster.seedElsewhere(rec);
     const account = rec.task.discordId ? this.accounts.get(rec.task.discordId) : undefined;
     if (!account || account.state === 'disabled') {
       throw new EngineError(
