@@ -241,6 +241,10 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
     const prompt = followUpPrompt(info, form, parent.task);
     if (prompt) this.checkPrompt(prompt);
     const giveBack = this.scheduler.reserve();
+    if (this.cluster && !(await this.cluster.forms.claim(taskId))) {
+      giveBack();
+      throw new EngineError('CONFLICT', `task ${taskId} is no longer waiting for its form`);
+    }
     this.scheduler.unpark(taskId);
     this.book.mutate(rec, (t, m) => {
       const { [AWAITING_MODAL]: _waiting, ...params } = t.params;
@@ -267,7 +271,9 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
     if (isTerminal(rec.task.status)) {
       throw new EngineError('CONFLICT', `task ${taskId} is already ${rec.task.status}`);
     }
-    if (this.cluster && this.book.records.get(taskId) !== rec) return this.cluster.cancelElsewhere(rec);
+    // A form's wait is ended by whichever instance comes first (ClusterForms), held here or not.
+    if (this.cluster && (this.book.records.get(taskId) !== rec || isAwaitingModal(rec.task)))
+      return this.cluster.cancelElsewhere(rec);
     if (rec.task.status === 'PENDING') {
       this.scheduler.queue.remove(taskId);
       return this.fail(rec, 'cancelled');
@@ -389,7 +395,7 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
     let back = giveBack;
     try {
       // In a cluster the place is counted for every instance (SPEC §13), before it is stored.
-      if (this.cluster && !spec.park) back = await this.cluster.work.reserve(rec).finally(giveBack);
+      if (this.cluster) back = await this.cluster.admit(rec, !!spec.park).finally(giveBack);
       await this.book.insert(rec);
     } catch (err) {
       back();
@@ -403,7 +409,7 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
       return this.fail(rec, `account ${spec.pinnedTo} unavailable: ${pinned?.reason ?? 'not configured'}`);
     }
     giveBack();
-    if (spec.park) this.scheduler.park(rec);
+    if (spec.park) (this.cluster?.forms ?? this.scheduler).park(rec);
     else if (!this.cluster) this.scheduler.enqueue(id);
     let view = this.book.view(id) as Task;
     if (this.cluster && !spec.park) {

@@ -303,6 +303,23 @@ export class SharedQueue {
     return this.redis.sMembers(this.key(`slots:${accountId}`));
   }
 
+  // ------------------------------------------------------------------ prepared forms
+
+  /** A prepared form (MODAL) waits until `deadlineMs`; one already registered keeps its deadline. */
+  async parkForm(taskId: string, deadlineMs: number): Promise<void> {
+    await this.redis.zAdd(this.key('forms'), { score: deadlineMs, value: taskId }, { condition: 'NX' });
+  }
+
+  /** Ends a form's wait (released, cancelled, timed out): true for the one caller that ended it. */
+  async claimForm(taskId: string): Promise<boolean> {
+    return (await this.redis.zRem(this.key('forms'), taskId)) === 1;
+  }
+
+  /** The forms whose deadline is before `ms`. */
+  async formsDue(ms: number): Promise<string[]> {
+    return this.redis.zRangeByScore(this.key('forms'), '-inf', ms);
+  }
+
   // ------------------------------------------------------------------ inside
 
   private key(name: string): string {
