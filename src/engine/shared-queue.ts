@@ -12,7 +12,7 @@
  * cluster-wide even while a lease moves.
  */
 import { createClient } from '@redis/client';
-import { type Job, Queue, Worker } from 'bullmq';
+import { createNodeRedisClient, type Job, Queue, Worker } from 'bullmq';
 import type { Logger } from '../log.ts';
 import { EngineError } from './errors.ts';
 import type { RedisClient } from './leases.ts';
@@ -102,8 +102,12 @@ export class SharedQueue {
    */
   async start(): Promise<void> {
     await this.redis.connect();
-    // BullMQ takes a node-redis client as it is and duplicates it for its blocking reads.
-    const connection = this.redis;
+    // One BullMQ adapter around our client, shared by every queue and worker: handed the raw
+    // client, BullMQ would wrap it once per queue and per worker, each wrapper adding its own
+    // listeners to it (past Node’s limit of ten from four accounts on: a
+    // MaxListenersExceededWarning at every start). Sharing the wrapper, BullMQ itself raises its
+    // listener limit for each user; workers still duplicate it for their blocking reads.
+    const connection = createNodeRedisClient(this.redis);
     for (const name of [NEW_WORK, ...this.opts.accountIds.map((a) => `account-${a}`)]) {
       const queue = new Queue<JobData>(name, { connection, prefix: this.bullPrefix });
       const worker = new Worker<JobData>(name, null, {

@@ -88,6 +88,10 @@ describe('one waiting line for three instances (BullMQ on the shared Redis)', ()
     await redis?.stop();
   });
 
+  test('no instance warns at start (one BullMQ queue and worker per account do not overload a connection)', () => {
+    for (const inst of instances.values()) assert.doesNotMatch(inst.stderr(), /MaxListenersExceededWarning/);
+  });
+
   test('settings.maxQueue counts the whole cluster: submissions to any instance beyond it are refused', async () => {
     const all = [...instances.entries()];
     // One job per account, running (slowly): whatever comes next waits.
