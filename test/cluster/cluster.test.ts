@@ -17,7 +17,9 @@ import {
   waitFor,
 } from '../helpers/processes.ts';
 
-const TTL = 2000;
+// Long enough that a busy event loop on a loaded 2-core machine does not miss its renewal (every
+// third of it) and lose a lease; short enough to keep the take-overs quick.
+const TTL = 3000;
 
 interface TaskJson {
   id: string;
@@ -153,8 +155,9 @@ describe('several instances on one Redis (SPEC §13), as separate processes', ()
         4 * TTL,
       );
       // The lease lapses at most one TTL after the kill and is taken at that moment; the margin
-      // is for timers firing late on a test machine running the whole suite on two cores.
-      assert.ok(takenAt - killedAt <= TTL + 1000, `taken over after ${takenAt - killedAt} ms (TTL ${TTL})`);
+      // is for timers (and this test's own polling) firing late on a machine running the whole
+      // suite on two cores.
+      assert.ok(takenAt - killedAt <= 1.5 * TTL, `taken over after ${takenAt - killedAt} ms (TTL ${TTL})`);
     } finally {
       await watcher.quit();
     }
