@@ -99,7 +99,8 @@ export class ClusterForms {
   private async timeOut(rec: TaskRecord, minutes: number): Promise<void> {
     this.timers.delete(rec.task.id);
     try {
-      if (await this.deps.queue.claimForm(rec.task.id)) await this.deps.fail(rec, parkedTimeoutReason(minutes));
+      if (await this.deps.queue.claimForm(rec.task.id))
+        await this.deps.fail(rec, parkedTimeoutReason(minutes));
     } catch (err) {
       // Left registered: the sweep fails it.
       this.deps.logger.warn({ task: rec.task.id, err: (err as Error).message }, 'could not time a form out');

@@ -303,7 +303,7 @@ export class ClusterSide {
     } catch {
       return;
     }
-    const { book, scheduler } = this.deps;
+    const { book } = this.deps;
     // A task this instance works on is announced by this instance alone.
     const mine = book.records.get(task.id);
     if (mine && isAwaitingModal(mine.task) && !isAwaitingModal(task)) {
