@@ -106,11 +106,9 @@ export class TaskBook {
     this.lastJson.set(id, json);
     const whole = recordJson(json, rec.meta);
     const status = rec.task.status;
-    const next = (this.chains.get(id) ?? Promise.resolve())
-      .then(() => this.opts.store.saveJson(id, whole))
-      .then(() => {
-        this.published.set(id, { json, status, task: undefined });
-      });
+    const next = this.write(id, whole).then(() => {
+      this.published.set(id, { json, status, task: undefined });
+    });
     const tail = next.catch(() => {});
     this.chains.set(id, tail);
     void tail.then(() => {
@@ -174,27 +172,34 @@ export class TaskBook {
     }
   }
 
+  /**
+   * Writes a task's record after the writes of it queued before: at once when the store keeps
+   * the order itself (the writes of one tick then share one commit), else once the last is done.
+   */
+  private write(id: string, whole: string): Promise<void> {
+    const save = () => this.opts.store.saveJson(id, whole);
+    if (this.opts.store.ordered) return save();
+    return (this.chains.get(id) ?? Promise.resolve()).then(save);
+  }
+
   private persist(rec: TaskRecord, json: string, announce: boolean): void {
     const id = rec.task.id;
     const whole = recordJson(json, rec.meta);
     const status = rec.task.status;
     const notifyUrl = rec.meta.notifyUrl;
     const facts = announce ? factsOf(rec.meta) : undefined;
-    const prev = this.chains.get(id) ?? Promise.resolve();
-    const next = prev
-      .then(() => this.opts.store.saveJson(id, whole))
-      .then(
-        () => {
-          const pub: Published = { json, status, task: undefined };
-          this.published.set(id, pub);
-          if (announce) {
-            const task = this.view(id);
-            if (task && facts) this.opts.announce(task, notifyUrl, facts);
-          }
-        },
-        (err: unknown) =>
-          this.opts.logger.error({ task: id, err: (err as Error).message }, 'store write failed'),
-      );
+    const next = this.write(id, whole).then(
+      () => {
+        const pub: Published = { json, status, task: undefined };
+        this.published.set(id, pub);
+        if (announce) {
+          const task = this.view(id);
+          if (task && facts) this.opts.announce(task, notifyUrl, facts);
+        }
+      },
+      (err: unknown) =>
+        this.opts.logger.error({ task: id, err: (err as Error).message }, 'store write failed'),
+    );
     this.chains.set(id, next);
     void next.then(() => {
       if (this.chains.get(id) === next) this.chains.delete(id);

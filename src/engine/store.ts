@@ -12,6 +12,7 @@ import type { Logger } from '../log.ts';
 import type { SpeedMode } from '../midjourney/account-info.ts';
 import type { TaskOrigin } from './api.ts';
 import type { ImageMeta } from './results-store.ts';
+import { SqliteWriter } from './sqlite-writer.ts';
 import { StoreFileWatch, unwritableFile } from './store-file.ts';
 import { readTaskRecord } from './stored-record.ts';
 import { type Task, withDefaults } from './task.ts';
@@ -134,9 +135,19 @@ function keyvFor(
   return { kv: new Keyv({ store, namespace, ...serializer }), ready };
 }
 
+/** keyv's namespace of the task records (keys `task:<id>` in SQLite). */
+const TASK_SPACE = 'task';
+
 /** The task store plus named key-value spaces for the fronts (e.g. Telegram button keys). */
 export class TaskStore {
+  /**
+   * True when writes complete in the order they were given (SQLite: one writer, group commit),
+   * so a caller need not wait for one write of a task before giving the next.
+   */
+  readonly ordered: boolean;
   private readonly tasks: Keyv<TaskRecord>;
+  /** SQLite: the task records' writes (keyv reads them back). */
+  private readonly writer: SqliteWriter | undefined;
   private readonly ready: Promise<void>;
   private readonly ttlMs: number;
   /** The fronts' spaces, each with the set-up its connection runs first. */
@@ -150,8 +161,16 @@ export class TaskStore {
 
   constructor(private readonly opts: StoreOptions) {
     this.ttlMs = Math.round(opts.expiredDays * 24 * 3600 * 1000);
-    const { kv, ready } = keyvFor(opts.url, 'task', opts.cwd ?? process.cwd(), true);
+    const { kv, ready } = keyvFor(opts.url, TASK_SPACE, opts.cwd ?? process.cwd(), true);
     this.tasks = kv as Keyv<TaskRecord>;
+    if (!/^rediss?:\/\//.test(opts.url)) {
+      this.writer = new SqliteWriter(sqlitePath(opts.url, opts.cwd ?? process.cwd()), 'keyv', {
+        busyTimeoutMs: 5000,
+        after: ready,
+        onError: (err) => opts.logger?.child({ room: 'store' }).error({ err: err.message }, 'store error'),
+      });
+    }
+    this.ordered = this.writer !== undefined;
     // Records written by older versions may hold values this one refuses (a `data` nested
     // thousands of levels deep): each is repaired or skipped on its own, with the reason logged.
     const plain = kv.deserialize;
@@ -163,7 +182,8 @@ export class TaskStore {
           if (problem.repaired && problem.id) this.repaired.add(problem.id);
         })) as typeof plain;
     }
-    this.ready = ready.catch(() => undefined);
+    const writer = this.writer;
+    this.ready = (writer ? ready.then(() => writer.ready()) : ready).catch(() => undefined);
     if (!/^rediss?:\/\//.test(opts.url)) {
       const watch = new StoreFileWatch(sqlitePath(opts.url, opts.cwd ?? process.cwd()));
       this.watch = watch;
@@ -198,6 +218,12 @@ export class TaskStore {
     const problem = this.fileProblem();
     if (problem) throw new StoreError(`could not save task ${id}: ${problem}`);
     try {
+      if (this.writer) {
+        // keyv's own envelope (see rawSerializer), so keyv reads it back as if it had written it.
+        const expires = this.ttlMs === 0 ? null : Date.now() + this.ttlMs;
+        await this.writer.write(`${TASK_SPACE}:${id}`, `{"v":2,"value":${json},"expires":${expires}}`);
+        return;
+      }
       const ok = await this.tasks.set(id, new RawJson(json) as unknown as TaskRecord, this.ttlMs);
       if (ok === false) throw new Error('store refused the write');
     } catch (err) {
@@ -268,6 +294,7 @@ export class TaskStore {
     // A connection still running its set-up would answer it on a closed handle.
     const spaces = [...this.extra.values()];
     await Promise.all([this.ready, ...spaces.map((x) => x.ready)]);
+    await this.writer?.close();
     await Promise.allSettled([this.tasks.disconnect(), ...spaces.map((x) => x.kv.disconnect())]);
   }
 }
