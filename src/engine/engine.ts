@@ -413,10 +413,12 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
     else if (!this.cluster) this.scheduler.enqueue(id);
     let view = this.book.view(id) as Task;
     if (this.cluster && !spec.park) {
-      // In line for the whole cluster: the instance that takes it announces it from then on.
-      await this.cluster.work.enqueue(rec);
+      // Its place was taken with the reservation; asked before the job exists, so no taker's
+      // announcement can overtake this first one.
       const [place] = await this.cluster.work.places([id]);
       view = Object.freeze({ ...view, queuePosition: place ?? null });
+      // In line for the whole cluster: the instance that takes it announces it from then on.
+      await this.cluster.work.enqueue(rec);
     }
     this.emit('task', view, rec.meta.origin);
     return view;
