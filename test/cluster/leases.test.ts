@@ -39,6 +39,26 @@ describe('account leases on a real redis-server', () => {
     assert.equal(await b.release('acc1'), true);
     assert.equal(await a.take('acc1'), true);
   });
+
+  test('a renewal that comes late keeps the lease while nobody took it meanwhile, and only then', async () => {
+    const a = new Leases(client, 'instance-a', 300, 'test:late:');
+    const b = new Leases(client, 'instance-b', 300, 'test:late:');
+    assert.equal(await a.take('acc2'), true);
+    await new Promise((r) => setTimeout(r, 450));
+    assert.equal(await a.holder('acc2'), null, 'lapsed: a stalled past its TTL');
+    assert.equal(await a.renew('acc2'), true, 'nobody took it: a keeps it');
+    assert.equal((await b.holder('acc2'))?.owner, 'instance-a');
+    assert.equal(await b.take('acc2'), false);
+    assert.equal(a.lateRenewals, 1);
+
+    await new Promise((r) => setTimeout(r, 450));
+    // b takes it and gives it up again before a's late renewal: b may have acted on the account.
+    assert.equal(await b.take('acc2'), true);
+    assert.equal(await b.release('acc2'), true);
+    assert.equal(await a.holder('acc2'), null);
+    assert.equal(await a.renew('acc2'), false, 'someone held it meanwhile: a has lost it');
+    assert.equal(await a.holder('acc2'), null, 'and it stays free for whoever takes it next');
+  });
 });
 
 describe('the cluster section of the configuration', () => {
