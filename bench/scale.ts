@@ -4,26 +4,12 @@
  * process), so its peak RSS is its own. Lost = not FINISHED; misrouted = a result whose job was
  * started for another prompt or another account.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Agent, request } from 'undici';
+import { readFileSync } from 'node:fs';
 import type { Task } from '../src/engine/task.ts';
 import { silentLogger } from '../src/log.ts';
 import { startSandbox } from '../src/sandbox/index.ts';
-import { profiledArgs, reportCpu } from './lib/profile.ts';
 import { fmt, type Row } from './lib/report.ts';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
+import { spawnService } from './lib/spawned-service.ts';
 
 function peakRss(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -32,53 +18,20 @@ function peakRss(pid: number): number {
 
 export async function scale(accounts = 50, jobs = 5000): Promise<Row[]> {
   const sandbox = await startSandbox({ speed: 100, accounts, logger: silentLogger() });
-  const dir = mkdtempSync(join(tmpdir(), 'mjb-bench-'));
-  const port = await freePort();
-  const config = join(dir, 'config.json');
-  writeFileSync(
-    config,
-    JSON.stringify({
-      listen: `http://127.0.0.1:${port}`,
-      accounts: sandbox.accounts.map((a) => ({
-        token: a.token,
-        channel_id: a.channel_id,
-        guild_id: a.guild_id,
-        concurrency: 3,
-      })),
-      proxy: sandbox.proxy,
-      store: { url: `sqlite://${join(dir, 'tasks.sqlite')}` },
+  const svc = await spawnService(sandbox, {
+    prefix: 'mjb-bench-',
+    config: {
       // This row is about the pool and the engine; 5,000 stored 2048² grids would be gigabytes
       // of disk (stored images have their own row, bench/images.ts).
       images: { store: 'off' },
       settings: { interactionIntervalMs: 0, maxQueue: jobs + 10 },
-      logLevel: 'warn',
-    }),
-  );
-  const child = spawn(process.execPath, [...profiledArgs(), '--import', 'tsx', 'src/main.ts'], {
-    env: { ...process.env, MJB_CONFIG: config },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  }).catch(async (err: unknown) => {
+    await sandbox.close();
+    throw err;
   });
-  const base = `http://127.0.0.1:${port}`;
-  const agent = new Agent({ connections: 16 });
-  const call = async (path: string, body?: unknown) => {
-    const res = await request(base + path, {
-      method: body === undefined ? 'GET' : 'POST',
-      headers: { 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      dispatcher: agent,
-    });
-    return (await res.body.json()) as { code: number; taskId?: string; data?: unknown; status?: string };
-  };
+  const { call, child } = svc;
   try {
-    for (let i = 0; ; i++) {
-      try {
-        if ((await call('/health')).status === 'ok') break;
-      } catch {
-        // not up yet
-      }
-      if (i > 300) throw new Error('service did not start');
-      await new Promise((r) => setTimeout(r, 100));
-    }
     const idleRss = peakRss(child.pid as number);
     const t0 = performance.now();
     const ids: string[] = [];
@@ -130,11 +83,7 @@ export async function scale(accounts = 50, jobs = 5000): Promise<Row[]> {
       },
     ];
   } finally {
-    reportCpu('scale', child.pid);
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
-    await agent.close();
+    await svc.close('scale');
     await sandbox.close();
-    rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -5,16 +5,10 @@
  * on as by default. A slot is free once Midjourney's final arrives; the task is FINISHED once its
  * result is stored. Both rates are printed: the slots' (the row's target) and the FINISHED one.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Agent, request } from 'undici';
 import { silentLogger } from '../src/log.ts';
 import { startSandbox } from '../src/sandbox/index.ts';
-import { freePort } from '../test/helpers/free-port.ts';
-import { profiledArgs, reportCpu } from './lib/profile.ts';
 import { fmt, type Row } from './lib/report.ts';
+import { spawnService } from './lib/spawned-service.ts';
 
 /** A sandbox job lasts (800 ms + 8 steps × 5 s) / speed: 2 s at this speed. */
 const JOB_MS = 2000;
@@ -25,60 +19,20 @@ export async function slotUse(accounts = 10, jobs = 300): Promise<Row[]> {
   // When each interaction reached Midjourney, to measure how long its jobs really took.
   const arrived = new Map<string, number>();
   sandbox.discord.onInteraction((ix) => arrived.set(ix.id, Date.now()));
-  const dir = mkdtempSync(join(tmpdir(), 'mjb-slots-'));
-  const port = await freePort();
-  const config = join(dir, 'config.json');
-  writeFileSync(
-    config,
-    JSON.stringify({
-      listen: `http://127.0.0.1:${port}`,
-      accounts: sandbox.accounts.map((a) => ({
-        token: a.token,
-        channel_id: a.channel_id,
-        guild_id: a.guild_id,
-        concurrency: 3,
-      })),
-      proxy: sandbox.proxy,
-      store: { url: `sqlite://${join(dir, 'tasks.sqlite')}` },
+  const svc = await spawnService(sandbox, {
+    prefix: 'mjb-slots-',
+    config: {
       // Stored results on, as a user runs it (§6.7): every grid is downloaded, split and stored.
-      images: { dir: join(dir, 'images') },
+      images: {},
       // 0: the default 1 s between one account's interactions would cap it below 1.5 jobs/s.
       settings: { interactionIntervalMs: 0, maxQueue: jobs + 10 },
-      logLevel: 'warn',
-    }),
-  );
-  const child = spawn(process.execPath, [...profiledArgs(), '--import', 'tsx', 'src/main.ts'], {
-    env: { ...process.env, MJB_CONFIG: config },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  }).catch(async (err: unknown) => {
+    await sandbox.close();
+    throw err;
   });
-  const base = `http://127.0.0.1:${port}`;
-  const agent = new Agent({ connections: 16 });
-  const call = async (path: string, body?: unknown) => {
-    const res = await request(base + path, {
-      method: body === undefined ? 'GET' : 'POST',
-      headers: { 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      dispatcher: agent,
-    });
-    return (await res.body.json()) as {
-      code: number;
-      taskId?: string;
-      status?: string;
-      queue?: number;
-      accounts?: { running: number }[];
-      data?: { status: string; messageHash: string | null };
-    };
-  };
+  const call = svc.call;
   try {
-    for (let i = 0; ; i++) {
-      try {
-        if ((await call('/health')).status === 'ok') break;
-      } catch {
-        // not up yet
-      }
-      if (i > 300) throw new Error('service did not start');
-      await new Promise((r) => setTimeout(r, 100));
-    }
     const t0 = performance.now();
     const answers = await Promise.all(
       Array.from({ length: jobs }, (_, i) => call('/image/imagine', { prompt: `slot job ${i}` })),
@@ -105,7 +59,9 @@ export async function slotUse(accounts = 10, jobs = 300): Promise<Row[]> {
       const open = ids.filter((id) => !final.has(id));
       await Promise.all(
         open.map(async (id) => {
-          const t = (await call(`/task/fetch?taskId=${id}`)).data;
+          const t = (await call(`/task/fetch?taskId=${id}`)).data as
+            | { status: string; messageHash: string | null }
+            | undefined;
           if (t && (t.status === 'FINISHED' || t.status === 'FAILED')) final.set(id, t);
         }),
       );
@@ -144,11 +100,7 @@ export async function slotUse(accounts = 10, jobs = 300): Promise<Row[]> {
       },
     ];
   } finally {
-    reportCpu('slot use', child.pid);
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
-    await agent.close();
+    await svc.close('slot use');
     await sandbox.close();
-    rmSync(dir, { recursive: true, force: true });
   }
 }

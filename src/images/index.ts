@@ -7,10 +7,11 @@ import type { Readable } from 'node:stream';
 import type { ImagesConfig } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { Backend } from './backend.ts';
+import { Deriver } from './deriver.ts';
 import { Gate } from './gate.ts';
 import { LocalBackend } from './local.ts';
 import { keyOf, validParts } from './names.ts';
-import { cutResult } from './process.ts';
+import { cutDerived, type Plan, planFiles, probeImage } from './process.ts';
 import { S3Backend } from './s3.ts';
 import type {
   FiledImage,
@@ -41,6 +42,12 @@ export interface ArchiveOptions {
   cutsAtOnce?: number;
 }
 
+/** Names of derived files: made from the original, after it (SPEC §6.7.2–3). */
+const DERIVED = /^(?:[1-4]\.(?:png|jpg|webp|gif)|thumb(?:-[1-4])?\.webp)$/;
+const ORIGINALS = ['image.png', 'image.jpg', 'image.webp', 'image.gif'];
+/** Results whose cut failed, remembered so a request for their missing files does not cut again. */
+const FAILED_KEPT = 1000;
+
 /** The archive, the reader, and what `src/app.ts` needs to start and stop it. */
 export interface ImageService extends ImageArchive, ImageReader {
   /** Checks that the store can be written; throws `ImageStoreError` when not. Starts the sweep. */
@@ -56,6 +63,8 @@ class Archive implements ImageService {
   private timer: NodeJS.Timeout | undefined;
   private readonly log: Logger;
   private readonly cuts: Gate;
+  private readonly deriver: Deriver;
+  private readonly failed = new Set<string>();
 
   constructor(
     readonly kind: ImageStoreKind,
@@ -66,6 +75,11 @@ class Archive implements ImageService {
     this.enabled = backend !== undefined;
     this.log = opts.logger.child({ room: 'images' });
     this.cuts = new Gate(opts.cutsAtOnce ?? 1);
+    this.deriver = new Deriver(opts.cutsAtOnce ?? 1, 4, (key, err) => {
+      this.failed.add(key);
+      if (this.failed.size > FAILED_KEPT) this.failed.delete(this.failed.values().next().value as string);
+      this.log.warn({ files: key, err: (err as Error).message }, 'previews and quadrants not made');
+    });
   }
 
   async start(): Promise<void> {
@@ -82,6 +96,8 @@ class Archive implements ImageService {
 
   async sweep(): Promise<number> {
     if (!this.backend) return 0;
+    // A cut still under way would write into a task's prefix after the sweep looked at it.
+    await this.deriver.settled();
     const cutoff = Date.now() - this.opts.expiredDays * 24 * 3600_000;
     const n = await this.backend.sweep(cutoff);
     if (n > 0) this.log.info({ tasks: n }, 'expired images deleted');
@@ -108,19 +124,73 @@ class Archive implements ImageService {
   }
 
   async fileImage(taskId: string, token: string, bytes: Buffer, opts: FileImageOptions): Promise<FiledImage> {
-    const cut = await this.cuts.run(() => cutResult(bytes, { grid: opts.grid && this.split }));
-    // The original goes last: its presence means the whole set is there.
-    const [original, ...derived] = cut.files;
-    await Promise.all(derived.map((f) => this.put(keyOf(taskId, token, f.name), f.bytes, f.contentType)));
-    if (original) await this.put(keyOf(taskId, token, original.name), original.bytes, original.contentType);
+    const plan = planFiles(await probeImage(bytes), opts.grid && this.split);
+    const original = keyOf(taskId, token, plan.image);
+    if (this.backend?.directUrl(original) !== undefined) {
+      // Clients load the files straight from the bucket, past this service: they must all be
+      // there when the task is announced. The original goes last: its presence means the set is.
+      const derived = await this.cuts.run(() => cutDerived(bytes, plan));
+      await Promise.all(derived.map((f) => this.put(keyOf(taskId, token, f.name), f.bytes, f.contentType)));
+      await this.put(original, bytes, plan.contentType);
+    } else {
+      // Served by this service: the original is stored before FINISHED, the previews and
+      // quadrants right after; a request for one not cut yet waits for it (see `stat`).
+      await this.put(original, bytes, plan.contentType);
+      void this.deriver.add(this.deriveJob(taskId, token, plan, bytes));
+    }
     return {
-      imageUrl: this.url(taskId, token, cut.image),
-      imageUrls: cut.parts.map((name, i) => ({
+      imageUrl: this.url(taskId, token, plan.image),
+      imageUrls: plan.parts.map((name, i) => ({
         url: this.url(taskId, token, name),
-        thumbnail: this.url(taskId, token, cut.partThumbs[i] ?? cut.thumb),
+        thumbnail: this.url(taskId, token, plan.partThumbs[i] ?? plan.thumb),
       })),
-      thumbnailUrl: this.url(taskId, token, cut.thumb),
+      thumbnailUrl: this.url(taskId, token, plan.thumb),
     };
+  }
+
+  /** The cut of one result's derived files, reading the original back when its bytes were let go. */
+  private deriveJob(taskId: string, token: string, plan: Plan, bytes: Buffer | undefined) {
+    return {
+      key: keyOf(taskId, token, ''),
+      bytes,
+      run: async (held: Buffer | undefined) => {
+        const source = held ?? (await this.readAll(keyOf(taskId, token, plan.image)));
+        const files = await this.cuts.run(() => cutDerived(source, plan));
+        await Promise.all(files.map((f) => this.put(keyOf(taskId, token, f.name), f.bytes, f.contentType)));
+      },
+    };
+  }
+
+  private async readAll(key: string): Promise<Buffer> {
+    if (!this.backend) throw new Error('images.store is off');
+    const chunks: Buffer[] = [];
+    for await (const chunk of await this.backend.read(key)) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  }
+
+  /**
+   * Makes sure a derived file that should exist does: waits for its result's cut when it is in
+   * line (moved to the front), else (cut dropped at a restart, or begun on another instance that
+   * shares the store) cuts it now from the stored original.
+   */
+  private async derive(taskId: string, token: string, name: string): Promise<void> {
+    const key = keyOf(taskId, token, '');
+    if (this.failed.has(key)) return;
+    const waiting = this.deriver.hurry(key);
+    if (waiting) return waiting;
+    const backend = this.backend;
+    if (!backend) return;
+    for (const original of ORIGINALS) {
+      const file = await backend.stat(keyOf(taskId, token, original));
+      if (!file) continue;
+      const bytes = await this.readAll(keyOf(taskId, token, original));
+      // The grid flag is not kept with the files: names of quadrants are only handed out for
+      // grids, so a result cut here is cut as one (an upscale gets unused quadrants, no harm).
+      const plan = planFiles(await probeImage(bytes), this.split);
+      // A name this result never has (another format's quadrant) is not worth a cut.
+      if (![plan.thumb, ...plan.parts, ...plan.partThumbs].includes(name)) return;
+      return this.deriver.add(this.deriveJob(taskId, token, plan, bytes), true);
+    }
   }
 
   async fileVideo(taskId: string, token: string, bytes: Buffer): Promise<string> {
@@ -134,7 +204,19 @@ class Archive implements ImageService {
 
   async stat(taskId: string, token: string, name: string): Promise<StoredFile | undefined> {
     if (!this.backend || !validParts(taskId, token, name)) return undefined;
-    return this.backend.stat(keyOf(taskId, token, name));
+    const key = keyOf(taskId, token, name);
+    const found = await this.backend.stat(key);
+    if (found || !DERIVED.test(name)) return found;
+    try {
+      await this.derive(taskId, token, name);
+    } catch (err) {
+      this.log.warn(
+        { files: keyOf(taskId, token, ''), err: (err as Error).message },
+        'file not cut on request',
+      );
+      return undefined;
+    }
+    return this.backend.stat(key);
   }
 
   async read(
@@ -149,6 +231,7 @@ class Archive implements ImageService {
 
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    await this.deriver.close();
     await this.backend?.close();
   }
 }
