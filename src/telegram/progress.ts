@@ -16,7 +16,7 @@ import { isLang, type Tr, tr } from './i18n/index.ts';
 import { readKey, writeKey } from './kv.ts';
 import { fetchBytes, fileNameOf } from './media.ts';
 import { cancelKeyboard, deliverFinal } from './results.ts';
-import { apiFailure, isNotModified } from './sender.ts';
+import { apiFailure, isNotModified, SupersededError } from './sender.ts';
 import { CAPTION_LIMIT, cut, jobHeadline, stateLine } from './texts.ts';
 
 const recordSchema = z.object({
@@ -365,8 +365,14 @@ export class ProgressTracker {
   }
 
   private async edit(t: Tracked, method: string, payload: Record<string, unknown>): Promise<void> {
+    // The job ended while this flush was under way (a preview download): its final goes instead.
+    if (t.final) throw new SupersededError();
     try {
-      await this.ctx.sender.call(method, payload, { chatId: t.rec.chatId, priority: 'progress' });
+      await this.ctx.sender.call(method, payload, {
+        chatId: t.rec.chatId,
+        priority: 'progress',
+        tag: t.taskId,
+      });
     } catch (err) {
       if (!isNotModified(err)) throw err;
     } finally {
@@ -397,6 +403,9 @@ export class ProgressTracker {
 
   private async finish(t: Tracked): Promise<void> {
     const { ctx } = this;
+    // A status edit still waiting for its turn shows a state that is over; the final is not held
+    // behind it (an edit already on its way is waited for: one message changes at a time).
+    ctx.sender.dropProgress(t.taskId);
     if (t.flushing) await t.flushing;
     const work = (async () => {
       const { chatId, userId } = t.rec;

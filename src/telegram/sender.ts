@@ -46,6 +46,8 @@ export const DEFAULT_PACING: PacingOptions = {
 export interface CallOptions {
   chatId?: number | undefined;
   priority: Priority;
+  /** Names the calls {@link Sender.dropProgress} may take back (a job's status edits). */
+  tag?: string;
 }
 
 /** What a failed Bot API call said, whatever threw it. */
@@ -60,7 +62,7 @@ export function apiFailure(err: unknown): ApiFailure {
   if (err instanceof TelegramError) {
     return { code: err.code, description: err.description, retryAfterS: err.parameters?.retry_after };
   }
-  if (err instanceof SenderStoppedError)
+  if (err instanceof SenderStoppedError || err instanceof SupersededError)
     return { code: -1, description: err.message, retryAfterS: undefined };
   return { code: 0, description: err instanceof Error ? err.message : String(err), retryAfterS: undefined };
 }
@@ -77,8 +79,17 @@ export class SenderStoppedError extends Error {
   }
 }
 
+/** A queued progress edit taken back: the state it showed is over (the job's final is on its way). */
+export class SupersededError extends Error {
+  readonly code = 'SUPERSEDED';
+  constructor() {
+    super('the progress edit was superseded');
+  }
+}
+
 interface Job {
   seq: number;
+  tag: string | undefined;
   method: string;
   payload: Record<string, unknown>;
   chatId: number | undefined;
@@ -123,6 +134,7 @@ export class Sender {
     return new Promise<T>((resolve, reject) => {
       this.queue.push({
         seq: ++this.seq,
+        tag: opts.tag,
         method,
         payload,
         chatId: opts.chatId,
@@ -134,6 +146,21 @@ export class Sender {
       });
       this.schedulePump();
     });
+  }
+
+  /**
+   * Takes back the progress edits tagged `tag` that have not started (each rejects with
+   * {@link SupersededError}): a job's final must not wait behind its own stale status edit, which
+   * ranks below every other chat's finals.
+   */
+  dropProgress(tag: string): void {
+    for (let i = this.queue.length - 1; i >= 0; i--) {
+      const job = this.queue[i];
+      if (job && job.tag === tag && job.rank === RANK.progress) {
+        this.queue.splice(i, 1);
+        job.reject(new SupersededError());
+      }
+    }
   }
 
   /** Calls queued and not yet started. */

@@ -15,7 +15,7 @@ import { parseZoomReply } from '../../src/telegram/handlers/zoom.ts';
 import { tr } from '../../src/telegram/i18n/index.ts';
 import { inlineKeyboard, resultButtons } from '../../src/telegram/keyboard.ts';
 import { statusView } from '../../src/telegram/progress.ts';
-import { Sender } from '../../src/telegram/sender.ts';
+import { Sender, SupersededError } from '../../src/telegram/sender.ts';
 import {
   cut,
   friendlyError,
@@ -192,7 +192,7 @@ describe('paced sender against the fake Bot API', () => {
   let api: Telegram;
   before(async () => {
     tg = await startFakeTelegram();
-    for (const id of [1, 2, 3, 4, 5]) tg.user(id);
+    for (const id of [1, 2, 3, 4, 5, 6]) tg.user(id);
     tg.group(-100);
     api = new Telegram(tg.token, { apiRoot: tg.apiRoot });
   });
@@ -273,6 +273,35 @@ describe('paced sender against the fake Bot API', () => {
       .then(() => order.push('final'));
     await Promise.all([p1, e1, f1]);
     assert.deepEqual(order, ['final', 'm1', 'edit']);
+    await sender.stop();
+  });
+
+  test("a job's status edit still waiting is taken back for its final; another job's edit still goes", async () => {
+    const sender = new Sender(transport, silentLogger(), { privateIntervalMs: 150 });
+    const status = await api.sendMessage(6, 'status');
+    const other = await api.sendMessage(6, 'other status');
+    // The chat's interval holds what follows this first call.
+    await sender.call('sendMessage', { chat_id: 6, text: 'reply' }, { chatId: 6, priority: 'message' });
+    const stale = sender.call(
+      'editMessageText',
+      { chat_id: 6, message_id: status.message_id, text: 'Generating… 90%' },
+      { chatId: 6, priority: 'progress', tag: 'job-a' },
+    );
+    const kept = sender.call(
+      'editMessageText',
+      { chat_id: 6, message_id: other.message_id, text: 'Generating… 40%' },
+      { chatId: 6, priority: 'progress', tag: 'job-b' },
+    );
+    sender.dropProgress('job-a');
+    await assert.rejects(stale, SupersededError);
+    await sender.call(
+      'sendMessage',
+      { chat_id: 6, text: 'final of job a' },
+      { chatId: 6, priority: 'final' },
+    );
+    await kept;
+    const edits = tg.callsOf('editMessageText', 6).map((c) => c.params.text);
+    assert.deepEqual(edits, ['Generating… 40%'], 'only the other job’s edit reached Telegram');
     await sender.stop();
   });
 
