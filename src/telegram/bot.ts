@@ -166,8 +166,30 @@ export function createTelegramFront(opts: TelegramFrontOptions): TelegramFront {
   };
   const messages = new MessageHandler(ctx, cluster);
 
+  /**
+   * Resolves once start() has set everything up that handling an update needs (the bot's
+   * identity, the engine's events, the cluster's keys). The webhook is served as soon as the
+   * HTTP server listens, which may be before: an update then waits for it, and one that cannot
+   * wait that long is refused, so that Telegram delivers it again rather than it being lost.
+   */
+  let accept: () => void = () => undefined;
+  let accepting = new Promise<void>((r) => {
+    accept = r;
+  });
+  let ready = false;
+  const ACCEPT_WAIT_MS = 10_000;
+
   /** An update from the webhook or the cluster's poller: claimed cluster-wide, then routed. */
   async function admit(update: { update_id: number }): Promise<void> {
+    if (!ready) {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((r) => {
+        timer = setTimeout(() => r('late'), ACCEPT_WAIT_MS);
+      });
+      const got = await Promise.race([accepting.then(() => 'ready' as const), late]);
+      clearTimeout(timer);
+      if (got === 'late') throw new Error('the Telegram front is not started yet');
+    }
     if (cluster && !(await cluster.claimUpdate(update.update_id))) return;
     await bot.handleUpdate(update as Parameters<typeof bot.handleUpdate>[0]);
   }
@@ -266,12 +288,16 @@ export function createTelegramFront(opts: TelegramFrontOptions): TelegramFront {
           detach();
           throw err;
         }
+        ready = true;
+        accept();
         logger.info(
           { webhook: !!webhookConfig },
           'telegram bot started (cluster: polled and shown by the bot lease holder)',
         );
         return;
       }
+      ready = true;
+      accept();
       if (webhookConfig) {
         logger.info({ path: webhook?.path }, 'telegram bot started (webhook)');
         return;
@@ -285,6 +311,11 @@ export function createTelegramFront(opts: TelegramFrontOptions): TelegramFront {
     async stop() {
       if (!started) return;
       started = false;
+      // Updates arriving from now on wait for a next start (or are refused and delivered again).
+      ready = false;
+      accepting = new Promise<void>((r) => {
+        accept = r;
+      });
       engine.off('task', onTask);
       engine.off('account', onAccount);
       if (launching) {

@@ -6,7 +6,7 @@
  * from the store — the same status message goes on being edited — as after a restart.
  */
 import type { TaskOrigin } from '../engine/api.ts';
-import type { Task } from '../engine/task.ts';
+import { isTerminal, type Task } from '../engine/task.ts';
 import type { BotRole, TelegramCluster, TelegramOrigin } from './cluster.ts';
 import type { FrontContext } from './context.ts';
 import type { Poller } from './poller.ts';
@@ -19,6 +19,8 @@ export interface DutyOptions {
   poller?: () => Poller;
   /** How long a hand-over waits for the status edits and finals being sent. */
   settleMs: number;
+  /** How often the open jobs are read back from the store (default 5 s). */
+  reconcileMs?: number;
 }
 
 export class BotDuty implements BotRole {
@@ -28,6 +30,8 @@ export class BotDuty implements BotRole {
   private readonly origins = new Map<string, TelegramOrigin>();
   /** Jobs the tracker was already given (a late read from the store must not step back). */
   private readonly shown = new Set<string>();
+  private reconcileTimer: NodeJS.Timeout | undefined;
+  private reconciling = false;
 
   constructor(private readonly opts: DutyOptions) {}
 
@@ -83,10 +87,45 @@ export class BotDuty implements BotRole {
     if (this.tracker !== tracker) return;
     this.poller = this.opts.poller?.();
     this.poller?.start();
+    this.reconcileTimer = setInterval(() => void this.reconcile(), this.opts.reconcileMs ?? 5000);
+    this.reconcileTimer.unref();
     ctx.logger.info({ open: open.size }, 'telegram duty taken over');
   }
 
+  /**
+   * Reads the open jobs back from the store: a peer's change travels over Redis pub/sub, which
+   * delivers at most once (a message published while a connection is re-established is gone),
+   * so a job whose final change never arrived here gets its final from what is stored, and a
+   * job registered while its announcement was lost gets its status message.
+   */
+  private async reconcile(): Promise<void> {
+    const tracker = this.tracker;
+    if (!tracker || this.reconciling) return;
+    this.reconciling = true;
+    try {
+      const open = await this.opts.cluster.open();
+      for (const [id, origin] of open) {
+        if (this.tracker !== tracker) return;
+        if (!this.origins.has(id)) this.origins.set(id, origin);
+        if (!this.shown.has(id)) {
+          await this.show(id, origin);
+          continue;
+        }
+        const task = await this.opts.ctx.engine.get(id).catch(() => undefined);
+        // Only an ended job is given again: a store read may be older than the last event seen,
+        // and the tracker sends a final once however often it is told.
+        if (task && isTerminal(task.status) && this.tracker === tracker) tracker.onTask(task, origin);
+      }
+    } catch (err) {
+      this.opts.ctx.logger.warn({ err: (err as Error).message }, 'telegram open jobs not read back');
+    } finally {
+      this.reconciling = false;
+    }
+  }
+
   async released(lost: boolean): Promise<void> {
+    if (this.reconcileTimer) clearInterval(this.reconcileTimer);
+    this.reconcileTimer = undefined;
     const poller = this.poller;
     this.poller = undefined;
     await poller?.stop();

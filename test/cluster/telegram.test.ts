@@ -382,4 +382,33 @@ describe('Telegram in a cluster, webhook (SPEC §13): every instance takes updat
     await waitFinal(c.tg, c.instances, w.id, 'a first heron');
     assert.equal((await c.sandbox.stats()).jobs, jobsBefore + 2, 'the second prompt started nothing');
   });
+
+  test('pub/sub messages lost while the jobs run (subscribers cut off again and again): every job still gets its one final', async () => {
+    const chats = [9201, 9202, 9203].map((id) => c.tg.user(id));
+    const before = c.tg.webhookDeliveries.length;
+    for (const [i, u] of chats.entries()) {
+      c.tg.sendText({ from: u, text: `a drifting kelp ${i}` });
+      await c.tg.waitFor(() => c.tg.webhookDeliveries.length === before + i + 1, 30_000, `delivery ${i + 1}`);
+    }
+    // Redis pub/sub delivers at most once: what is published while a subscriber reconnects is lost.
+    let cutting = true;
+    const cutter = (async () => {
+      while (cutting) {
+        await c.watcher.sendCommand(['CLIENT', 'KILL', 'TYPE', 'pubsub']).catch(() => undefined);
+        // Faster than a reconnect: the subscribers are away nearly all the time.
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    try {
+      for (const [i, u] of chats.entries()) await waitFinal(c.tg, c.instances, u.id, `a drifting kelp ${i}`);
+    } finally {
+      cutting = false;
+      await cutter;
+    }
+    for (const u of chats) {
+      const sent = sentTo(c.tg, u.id);
+      assert.equal(sent.messages.length, 1, `chat ${u.id}: one status message`);
+      assert.equal(sent.photos.length, 1, `chat ${u.id}: one final`);
+    }
+  });
 });

@@ -90,6 +90,48 @@ describe('Telegram bot start-up', () => {
     assert.equal(grids.length, 1, 'one grid');
   });
 
+  test('a webhook update that arrives before the bot has started (a restart: the webhook is still set) waits and is handled', async () => {
+    const tg = await startFakeTelegram();
+    const base = `http://127.0.0.1:${await freePort()}`;
+    const hook = `${base}/tg/hook`;
+    // The webhook a previous run left: Telegram delivers as soon as this process listens.
+    await fetch(`${tg.apiRoot}/bot${tg.token}/setWebhook`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ url: hook, secret_token: 's3cret' }),
+    });
+    // The bot's own start comes late: Telegram fails its first getMe calls.
+    tg.failNext('getMe', { count: 4, code: 502, description: 'Bad Gateway' });
+    const svc = await startService({
+      speed: 300,
+      config: {
+        listen: base,
+        telegram: { token: tg.token, apiRoot: tg.apiRoot, webhook: { url: hook, secret: 's3cret' } },
+      },
+      telegramTiming: FAST_TIMING,
+      telegramRetryMs: 150,
+    });
+    open.push({ svc, tg });
+    const user = tg.user(8103);
+    tg.sendText({ from: user, text: 'an early swallow' });
+    await tg.waitFor(() => tg.webhookDeliveries.length === 1, 15_000, 'the delivery answered');
+    assert.ok(
+      tg.callsOf('getMe').some((c) => !c.ok),
+      'the update came while the bot was still starting',
+    );
+    assert.deepEqual(
+      tg.webhookDeliveries.map((d) => d.status),
+      [200],
+      'answered 200 once the bot was up, not dropped',
+    );
+    await tg.waitFor(
+      () => tg.botMessages(user.id).find((m) => m.photo && m.caption?.includes('an early swallow')),
+      15_000,
+      'the grid photo',
+    );
+    assert.equal(tg.callsOf('sendMessage', user.id).filter((c) => c.ok).length, 1, 'one status message');
+  });
+
   test('a Telegram that never answers does not hold up start-up or shutdown', async () => {
     // Accepts connections and says nothing, like a black-holed proxy.
     const sockets = new Set<Socket>();
