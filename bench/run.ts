@@ -20,7 +20,7 @@ const quick = process.argv.includes('--quick');
 const rows: Row[] = [];
 const steps: [string, () => Promise<Row[]>][] = [
   ['api throughput', () => apiThroughput(quick ? 1 : 3)],
-  ['compat list-by-condition', () => compatList(quick ? 1 : 3)],
+  ['compat list-by-condition', () => compatList(quick ? 1 : 3, 100, quick ? 1 : 3)],
   ['engine latency', () => engineLatency(quick ? 30 : 200)],
   ['gateway throughput', () => gatewayThroughput(quick ? 5000 : 30_000)],
   ['scale', () => scale(quick ? 10 : 50, quick ? 300 : 5000)],

@@ -58,14 +58,22 @@ export class CompatJson {
   /** A bare JSON array (UTF-8) of the known ones among `ids`, in their order. */
   async list(ids: string[]): Promise<Buffer> {
     const stored = await this.engine.getJsonMany(ids);
-    // A cached task costs a lookup, no wait; only the others are awaited.
-    const parts = await Promise.all(
-      ids.map((id, i) => {
-        const s = stored[i];
-        const hit = s === undefined ? undefined : this.cache.get(id);
-        return hit && hit.stored === s ? hit.compat : this.fromStored(id, s);
-      }),
-    );
+    // A cached task costs a lookup, no promise and no wait; only the others are awaited.
+    const parts: (string | undefined)[] = new Array(ids.length);
+    const misses: Promise<void>[] = [];
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i] as string;
+      const s = stored[i];
+      const hit = s === undefined ? undefined : this.cache.get(id);
+      if (hit && hit.stored === s) parts[i] = hit.compat;
+      else
+        misses.push(
+          this.fromStored(id, s).then((p) => {
+            parts[i] = p;
+          }),
+        );
+    }
+    if (misses.length > 0) await Promise.all(misses);
     const key = ids.join(',');
     const hit = this.lists.get(key);
     // The same text for every task (mostly the very same string): the same answer.

@@ -11,8 +11,9 @@ import type { Account } from './account.ts';
 import type { AccountHealth, Health, TaskOrigin } from './api.ts';
 import type { TaskBook } from './book.ts';
 import type { ClusterHooks, ClusterNode, InstanceReport } from './cluster.ts';
+import { ClusterForms } from './cluster-forms.ts';
 import { ClusterWork } from './cluster-work.ts';
-import { EngineError } from './errors.ts';
+import { EngineError, type EngineErrorCode, ERROR_STATUS } from './errors.ts';
 import { isAwaitingModal } from './modal-tasks.ts';
 import type { Scheduler } from './scheduler.ts';
 import type { SharedQueue } from './shared-queue.ts';
@@ -32,6 +33,10 @@ export interface ClusterSideDeps {
   /** Emits the engine's `task` event (for a peer's change: without origin, so fronts that act on it do not act twice). */
   emitTask(task: Task, origin: TaskOrigin | undefined): void;
   cancel(taskId: string): Promise<unknown>;
+  /** A finished task's seed, read here (this instance holds its account). */
+  seedHere(taskId: string): Promise<string>;
+  /** How long a seed DM may take: a peer's answer is waited for a little longer. */
+  seedTimeoutMs: number;
   /** This instance must stop at once (it lost a lease it was using). */
   onLeaseLost(accountId: string): void;
 }
@@ -41,6 +46,8 @@ const HELD_STATUSES = new Set(['STARTED', 'SUBMITTED', 'RUNNING']);
 export class ClusterSide {
   /** The shared line: reserve a place, enqueue, and what was announced. */
   readonly work: ClusterWork;
+  /** Prepared forms (MODAL): whoever ends a form's wait, and its timeout when its instance died. */
+  readonly forms: ClusterForms;
 
   constructor(private readonly deps: ClusterSideDeps) {
     this.work = new ClusterWork({
@@ -51,6 +58,16 @@ export class ClusterSide {
         return 3 * max * 60_000;
       },
     });
+    this.forms = new ClusterForms({ ...deps, ttlMs: deps.node.ttlMs });
+  }
+
+  /**
+   * Takes what a new task needs in the cluster before it is stored: a place in the line, or for a
+   * prepared form its registered deadline. Returns how to give it back should the store fail.
+   * @throws {EngineError} QUEUE_FULL
+   */
+  admit(rec: TaskRecord, form: boolean): Promise<() => void> {
+    return form ? this.forms.register(rec) : this.work.reserve(rec);
   }
 
   get node(): ClusterNode {
@@ -71,6 +88,7 @@ export class ClusterSide {
     }
     await queue.start();
     await this.work.adoptWaiting(all);
+    await this.forms.adopt(all);
     await node.start(this.hooks());
     return seq;
   }
@@ -82,6 +100,8 @@ export class ClusterSide {
    */
   async quiesce(waitMs = 10_000): Promise<void> {
     await this.work.stop();
+    // Forms prepared here time out from a peer's sweep from now on.
+    this.forms.stop();
     const by = Date.now() + waitMs;
     const { accounts, book } = this.deps;
     const starting = () =>
@@ -108,6 +128,12 @@ export class ClusterSide {
    */
   async cancelElsewhere(rec: TaskRecord, waitMs = 15_000): Promise<Task> {
     const id = rec.task.id;
+    if (isAwaitingModal(rec.task)) {
+      // A form is cancelled by whichever instance ends its wait first, wherever it was prepared.
+      const cancelled = await this.forms.cancel(rec);
+      if (cancelled) return cancelled;
+      throw new EngineError('CONFLICT', `task ${id} is no longer waiting for its form`);
+    }
     const waiting = await this.work.cancelWaiting(rec);
     if (waiting) return waiting;
     this.deps.node.requestCancel(id);
@@ -121,6 +147,26 @@ export class ClusterSide {
       'UPSTREAM_FAILED',
       `task ${id} runs on another instance, which did not confirm the cancel`,
     );
+  }
+
+  /**
+   * The seed of a finished task whose account another instance holds: only that instance's
+   * gateway receives Midjourney's DM, so it reads the seed and stores it on the task.
+   * @throws {EngineError} the holder's error, or UPSTREAM_FAILED when no holder answered
+   */
+  async seedElsewhere(rec: TaskRecord): Promise<string> {
+    const id = rec.task.id;
+    const account = rec.task.discordId ?? '';
+    const answer = await this.deps.node.askSeed(id, account, this.deps.seedTimeoutMs + 5000);
+    if (!answer) {
+      throw new EngineError(
+        'UPSTREAM_FAILED',
+        `no instance holding account ${account} answered for the seed of task ${id}`,
+      );
+    }
+    if ('seed' in answer) return answer.seed;
+    const code = answer.error.code as EngineErrorCode;
+    throw new EngineError(code in ERROR_STATUS ? code : 'UPSTREAM_FAILED', answer.error.message);
   }
 
   /**
@@ -167,7 +213,9 @@ export class ClusterSide {
       work: () => this.work.pull(),
       beat: async (sweepTurn) => {
         await this.work.count();
-        if (sweepTurn) await this.work.sweep();
+        if (!sweepTurn) return;
+        await this.work.sweep();
+        await this.forms.sweep();
       },
       remote: (json) => this.remote(json),
       cancel: (id) => {
@@ -184,6 +232,12 @@ export class ClusterSide {
         }
       },
       report: () => this.report(),
+      seed: (id) => this.deps.seedHere(id),
+      seeded: (id) => {
+        // The copy cached here lacks the seed: the next read takes the stored one.
+        const rec = this.deps.book.records.get(id);
+        if (rec && isTerminal(rec.task.status)) void this.deps.book.forget(rec);
+      },
     };
   }
 
@@ -249,12 +303,12 @@ export class ClusterSide {
     } catch {
       return;
     }
-    const { book, scheduler } = this.deps;
+    const { book } = this.deps;
     // A task this instance works on is announced by this instance alone.
     const mine = book.records.get(task.id);
     if (mine && isAwaitingModal(mine.task) && !isAwaitingModal(task)) {
       // Prepared here, its form came to another instance: it waits in the line now, not here.
-      scheduler.unpark(task.id);
+      this.forms.unpark(task.id);
       void book.forget(mine);
     } else if (mine && !isTerminal(mine.task.status)) return;
     book.summaries.set(task.id, { status: task.status, submitTime: task.submitTime ?? 0 });

@@ -66,6 +66,11 @@ export class ClusterWork implements SharedLine {
     return this.pinned.get(accountId) ?? 0;
   }
 
+  /** The 1-based place of each task in the cluster's line; null for one not waiting in it. */
+  places(taskIds: readonly string[]): Promise<(number | null)[]> {
+    return this.deps.queue.places(taskIds);
+  }
+
   /**
    * Takes a place in the cluster's count before the task is stored.
    * @throws {EngineError} QUEUE_FULL

@@ -34,6 +34,10 @@ export interface ClusterHooks {
   remote(json: string): void;
   /** A peer asks the instance running the task to cancel it. */
   cancel(taskId: string): void;
+  /** A peer asks for a finished task's seed; called only on the holder of the task's account. */
+  seed(taskId: string): Promise<string>;
+  /** A task's seed was stored by a peer: a copy of the task kept here is stale. */
+  seeded(taskId: string): void;
   report(): InstanceReport;
 }
 
@@ -55,11 +59,16 @@ export interface ClusterView {
   instances: { id: string; report: InstanceReport }[];
 }
 
+/** The holder's answer to a seed request: the seed, or why there is none. */
+export type SeedAnswer = { seed: string } | { error: { code: string; message: string } };
+
 type Message =
   | { t: 'task'; from: string; json: string }
   | { t: 'freed'; from: string; account: string }
   | { t: 'work'; from: string }
-  | { t: 'cancel'; from: string; id: string };
+  | { t: 'cancel'; from: string; id: string }
+  | { t: 'seed'; from: string; id: string; account: string }
+  | ({ t: 'seeded'; from: string; id: string } & SeedAnswer);
 
 export class ClusterNode {
   readonly instanceId: string;
@@ -86,6 +95,8 @@ export class ClusterNode {
   private ticking: Promise<void> | undefined;
   private stopped = false;
   private lastView: ClusterView = { instances: [] };
+  /** Seed requests sent from here, by task id: who waits for the holder's answer. */
+  private readonly seedWaits = new Map<string, Set<(answer: SeedAnswer) => void>>();
 
   constructor(private readonly opts: ClusterOptions) {
     this.instanceId = opts.instanceId;
@@ -178,6 +189,29 @@ export class ClusterNode {
     void this.publish({ t: 'cancel', from: this.instanceId, id: taskId });
   }
 
+  /**
+   * Asks the holder of `accountId` for a finished task's seed (only its gateway receives
+   * Midjourney's DM); undefined when no answer came within `waitMs` (no holder, or it died).
+   */
+  async askSeed(taskId: string, accountId: string, waitMs: number): Promise<SeedAnswer | undefined> {
+    let done: (answer: SeedAnswer | undefined) => void = () => {};
+    const answered = new Promise<SeedAnswer | undefined>((resolve) => {
+      done = resolve;
+    });
+    const waits = this.seedWaits.get(taskId) ?? new Set();
+    this.seedWaits.set(taskId, waits);
+    waits.add(done);
+    const timer = setTimeout(() => done(undefined), waitMs);
+    try {
+      await this.publish({ t: 'seed', from: this.instanceId, id: taskId, account: accountId });
+      return await answered;
+    } finally {
+      clearTimeout(timer);
+      waits.delete(done);
+      if (waits.size === 0 && this.seedWaits.get(taskId) === waits) this.seedWaits.delete(taskId);
+    }
+  }
+
   /** Tells the peers a task was put in line (the holders of free slots take it). */
   announceWork(): void {
     void this.publish({ t: 'work', from: this.instanceId });
@@ -209,6 +243,25 @@ export class ClusterNode {
     else if (msg.t === 'cancel') this.hooks.cancel(msg.id);
     else if (msg.t === 'freed') void this.tick();
     else if (msg.t === 'work') this.hooks.work();
+    else if (msg.t === 'seed') this.answerSeed(msg.id, msg.account);
+    else if (msg.t === 'seeded') {
+      if ('seed' in msg) this.hooks.seeded(msg.id);
+      for (const w of this.seedWaits.get(msg.id) ?? []) w(msg);
+    }
+  }
+
+  /** Reads a seed for a peer when this instance holds the task's account, and publishes the answer. */
+  private answerSeed(taskId: string, accountId: string): void {
+    if (!this.heldSet.has(accountId) || !this.hooks) return;
+    this.hooks.seed(taskId).then(
+      (seed) => this.publish({ t: 'seeded', from: this.instanceId, id: taskId, seed }),
+      (err: unknown) => {
+        const e = err as { code?: unknown; message?: unknown };
+        const code = typeof e.code === 'string' ? e.code : 'UPSTREAM_FAILED';
+        const message = typeof e.message === 'string' ? e.message : String(err);
+        return this.publish({ t: 'seeded', from: this.instanceId, id: taskId, error: { code, message } });
+      },
+    );
   }
 
   /** One beat; beats never overlap (a slow Redis makes them late, never concurrent). */

@@ -69,6 +69,7 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
     const parts = wireEngine(opts, this.accounts, {
       submit: (rec, account) => this.submit(rec, account),
       cancel: (id) => this.cancel(id),
+      seed: (id) => this.seed(id, true),
       emitTask: (task, origin) => this.emit('task', task, origin),
     });
     this.log = parts.log;
@@ -162,7 +163,8 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
     return this.create('VIDEO', input, { prompt, images, params });
   }
 
-  async seed(taskId: string): Promise<string> {
+  /** `here`: read through this instance's gateway even in a cluster (a peer holding none asked). */
+  async seed(taskId: string, here = false): Promise<string> {
     const rec = await this.reads.record(taskId);
     if (!rec) throw new EngineError('NOT_FOUND', `task ${taskId} not found`);
     if (rec.task.seed) return rec.task.seed;
@@ -172,6 +174,9 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
         `task ${taskId} is ${rec.task.status} and has no result to read a seed from`,
       );
     }
+    // The DM comes to the gateway of the account's lease holder (SPEC §13): that instance reads it.
+    const elsewhere = this.cluster && !here && !this.cluster.node.holds(rec.task.discordId ?? '');
+    if (elsewhere) return this.cluster.seedElsewhere(rec);
     const account = rec.task.discordId ? this.accounts.get(rec.task.discordId) : undefined;
     if (!account || account.state === 'disabled') {
       throw new EngineError(
@@ -236,6 +241,10 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
     const prompt = followUpPrompt(info, form, parent.task);
     if (prompt) this.checkPrompt(prompt);
     const giveBack = this.scheduler.reserve();
+    if (this.cluster && !(await this.cluster.forms.claim(taskId))) {
+      giveBack();
+      throw new EngineError('CONFLICT', `task ${taskId} is no longer waiting for its form`);
+    }
     this.scheduler.unpark(taskId);
     this.book.mutate(rec, (t, m) => {
       const { [AWAITING_MODAL]: _waiting, ...params } = t.params;
@@ -262,7 +271,9 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
     if (isTerminal(rec.task.status)) {
       throw new EngineError('CONFLICT', `task ${taskId} is already ${rec.task.status}`);
     }
-    if (this.cluster && this.book.records.get(taskId) !== rec) return this.cluster.cancelElsewhere(rec);
+    // A form's wait is ended by whichever instance comes first (ClusterForms), held here or not.
+    if (this.cluster && (this.book.records.get(taskId) !== rec || isAwaitingModal(rec.task)))
+      return this.cluster.cancelElsewhere(rec);
     if (rec.task.status === 'PENDING') {
       this.scheduler.queue.remove(taskId);
       return this.fail(rec, 'cancelled');
@@ -384,7 +395,7 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
     let back = giveBack;
     try {
       // In a cluster the place is counted for every instance (SPEC §13), before it is stored.
-      if (this.cluster && !spec.park) back = await this.cluster.work.reserve(rec).finally(giveBack);
+      if (this.cluster) back = await this.cluster.admit(rec, !!spec.park).finally(giveBack);
       await this.book.insert(rec);
     } catch (err) {
       back();
@@ -398,11 +409,17 @@ export class Engine extends EventEmitter<EngineEvents> implements EngineApi {
       return this.fail(rec, `account ${spec.pinnedTo} unavailable: ${pinned?.reason ?? 'not configured'}`);
     }
     giveBack();
-    if (spec.park) this.scheduler.park(rec);
+    if (spec.park) (this.cluster?.forms ?? this.scheduler).park(rec);
     else if (!this.cluster) this.scheduler.enqueue(id);
-    const view = this.book.view(id) as Task;
-    // In line for the whole cluster: the instance that takes it announces it from then on.
-    if (this.cluster && !spec.park) await this.cluster.work.enqueue(rec);
+    let view = this.book.view(id) as Task;
+    if (this.cluster && !spec.park) {
+      // Its place was taken with the reservation; asked before the job exists, so no taker's
+      // announcement can overtake this first one.
+      const [place] = await this.cluster.work.places([id]);
+      view = Object.freeze({ ...view, queuePosition: place ?? null });
+      // In line for the whole cluster: the instance that takes it announces it from then on.
+      await this.cluster.work.enqueue(rec);
+    }
     this.emit('task', view, rec.meta.origin);
     return view;
   }

@@ -13,7 +13,8 @@ export type EngineErrorCode =
   | 'USER_LIMIT'
   | 'UPSTREAM_FAILED';
 
-const STATUS: Record<EngineErrorCode, number> = {
+/** The HTTP status of each code. */
+export const ERROR_STATUS: Readonly<Record<EngineErrorCode, number>> = {
   INVALID_INPUT: 400,
   BANNED_WORD: 400,
   NOT_FOUND: 404,
@@ -35,6 +36,6 @@ export class EngineError extends Error {
   ) {
     super(message);
     this.name = 'EngineError';
-    this.status = STATUS[code];
+    this.status = ERROR_STATUS[code];
   }
 }

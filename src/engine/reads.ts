@@ -3,23 +3,28 @@
  * Readers see the last persisted snapshot; a task this instance works on may first refresh its
  * stored result links ({@link TaskReadsDeps.onRead}). In a cluster a live task another instance
  * works on is read from the store and never adopted here: this copy would soon be stale, and
- * writing it from here would race its owner.
+ * writing it from here would race its owner; a waiting task's place is its place in the shared
+ * line, wherever it was submitted.
  */
 import type { TaskFacts } from './api.ts';
 import type { TaskBook } from './book.ts';
 import { jsonOfMany } from './bulk-read.ts';
 import { EngineError } from './errors.ts';
 import { factsOf } from './facts.ts';
+import { isAwaitingModal } from './modal-tasks.ts';
 import type { TaskRecord, TaskStore } from './store.ts';
 import { isTerminal, type Task, type TaskStatus } from './task.ts';
 
 export interface TaskReadsDeps {
   book: TaskBook;
   store: TaskStore;
-  /** Several instances on one Redis: live tasks not in memory here are someone else's. */
-  clustered: boolean;
   /** A task this instance holds was read: its stored result may want an update first. */
   onRead(rec: TaskRecord): Promise<void>;
+  /**
+   * Several instances on one Redis: live tasks not in memory here are someone else's, and a
+   * waiting task's place is read from the shared line (1-based; null for one not in it).
+   */
+  cluster?: { places(ids: readonly string[]): Promise<(number | null)[]> };
 }
 
 export class TaskReads {
@@ -42,7 +47,7 @@ export class TaskReads {
       throw new EngineError('STORE_FAILED', `could not read task ${id}: ${(err as Error).message}`);
     }
     if (rec && !book.records.has(id)) {
-      if (this.deps.clustered && !isTerminal(rec.task.status)) return rec;
+      if (this.deps.cluster && !isTerminal(rec.task.status)) return rec;
       book.adopt(rec);
     }
     return book.records.get(id);
@@ -50,23 +55,30 @@ export class TaskReads {
 
   async get(id: string): Promise<Task | undefined> {
     const rec = await this.record(id);
-    if (!rec) return undefined;
-    await this.refresh(rec, true);
-    return this.view(rec);
+    return rec ? this.task(rec, true) : undefined;
   }
 
   /** The task as `/task/fetch` serves it, already JSON (the persisted snapshot, not re-serialised). */
   async getJson(id: string): Promise<string | undefined> {
     const rec = await this.record(id);
     if (!rec) return undefined;
+    if (this.inLine(rec)) return JSON.stringify(await this.task(rec, true));
     await this.refresh(rec, true);
-    return this.json(rec);
+    return this.held(rec)
+      ? (this.deps.book.viewJson(id) ?? JSON.stringify(rec.task))
+      : JSON.stringify(rec.task);
   }
 
   /** Many tasks' JSON in the order of `ids`; like lists, it does not wait for link updates. */
   getJsonMany(ids: readonly string[]): Promise<(string | undefined)[]> {
+    const { book, cluster } = this.deps;
     return jsonOfMany(
-      { book: this.deps.book, load: (id) => this.record(id), onRead: (rec) => void this.refresh(rec, false) },
+      {
+        book,
+        load: (id) => this.record(id),
+        onRead: (rec) => void this.refresh(rec, false),
+        ...(cluster ? { places: (w: readonly string[]) => cluster.places(w) } : {}),
+      },
       ids,
     );
   }
@@ -86,29 +98,37 @@ export class TaskReads {
     const out: Task[] = [];
     for (const id of ids) {
       const rec = await this.record(id);
-      if (!rec) continue;
       // Lists do not wait for link updates; the next read shows them.
-      await this.refresh(rec, false);
-      out.push(this.view(rec));
+      if (rec) out.push(await this.task(rec, false));
     }
     return out;
   }
 
   /**
-   * The one step before any read: a task held here may refresh its stored result (awaited, or
-   * started and not waited for); a peer's task is read as stored, never written from here.
+   * The one step of every read: a task held here may refresh its stored result first (awaited,
+   * or started and not waited for) and is seen as last persisted; a peer's task is seen as
+   * stored, never written from here. A waiting one gets its place in the cluster's line.
    */
+  private async task(rec: TaskRecord, wait: boolean): Promise<Task> {
+    await this.refresh(rec, wait);
+    const task = ((this.held(rec) ? this.deps.book.view(rec.task.id) : undefined) ?? rec.task) as Task;
+    if (!this.inLine(rec) || !this.deps.cluster) return task;
+    const [place] = await this.deps.cluster.places([rec.task.id]);
+    return Object.freeze({ ...task, queuePosition: place ?? null });
+  }
+
   private async refresh(rec: TaskRecord, wait: boolean): Promise<void> {
-    if (this.deps.book.records.get(rec.task.id) !== rec) return;
+    if (!this.held(rec)) return;
     if (wait) await this.deps.onRead(rec);
     else void this.deps.onRead(rec);
   }
 
-  private view(rec: TaskRecord): Task {
-    return (this.deps.book.view(rec.task.id) ?? rec.task) as Task;
+  private held(rec: TaskRecord): boolean {
+    return this.deps.book.records.get(rec.task.id) === rec;
   }
 
-  private json(rec: TaskRecord): string {
-    return this.deps.book.viewJson(rec.task.id) ?? JSON.stringify(rec.task);
+  /** A task waiting in the cluster's shared line (a prepared form waits outside it). */
+  private inLine(rec: TaskRecord): boolean {
+    return !!this.deps.cluster && rec.task.status === 'PENDING' && !isAwaitingModal(rec.task);
   }
 }

@@ -12,7 +12,7 @@
  * cluster-wide even while a lease moves.
  */
 import { createClient } from '@redis/client';
-import { type Job, Queue, Worker } from 'bullmq';
+import { createNodeRedisClient, type Job, Queue, Worker } from 'bullmq';
 import type { Logger } from '../log.ts';
 import { EngineError } from './errors.ts';
 import type { RedisClient } from './leases.ts';
@@ -102,8 +102,12 @@ export class SharedQueue {
    */
   async start(): Promise<void> {
     await this.redis.connect();
-    // BullMQ takes a node-redis client as it is and duplicates it for its blocking reads.
-    const connection = this.redis;
+    // One BullMQ adapter around our client, shared by every queue and worker: handed the raw
+    // client, BullMQ would wrap it once per queue and per worker, each wrapper adding its own
+    // listeners to it (past Node’s limit of ten from four accounts on: a
+    // MaxListenersExceededWarning at every start). Sharing the wrapper, BullMQ itself raises its
+    // listener limit for each user; workers still duplicate it for their blocking reads.
+    const connection = createNodeRedisClient(this.redis);
     for (const name of [NEW_WORK, ...this.opts.accountIds.map((a) => `account-${a}`)]) {
       const queue = new Queue<JobData>(name, { connection, prefix: this.bullPrefix });
       const worker = new Worker<JobData>(name, null, {
@@ -161,6 +165,18 @@ export class SharedQueue {
   /** How many tasks wait in the whole cluster. */
   async waitingCount(): Promise<number> {
     return this.redis.zCard(this.key('waiting'));
+  }
+
+  /**
+   * The 1-based place of each task in the cluster's line (by the time it was queued, as the
+   * accounts take work), or null for one not waiting. One round trip for all of them.
+   */
+  async places(taskIds: readonly string[]): Promise<(number | null)[]> {
+    if (taskIds.length === 0) return [];
+    const m = this.redis.multi();
+    for (const id of taskIds) m.zRank(this.key('waiting'), id);
+    const ranks = (await m.exec()) as unknown[];
+    return ranks.map((r) => (typeof r === 'number' ? r + 1 : null));
   }
 
   /** Every waiting task id with the time it was queued (for the sweep). */
@@ -289,6 +305,23 @@ export class SharedQueue {
 
   async slotHolders(accountId: string): Promise<string[]> {
     return this.redis.sMembers(this.key(`slots:${accountId}`));
+  }
+
+  // ------------------------------------------------------------------ prepared forms
+
+  /** A prepared form (MODAL) waits until `deadlineMs`; one already registered keeps its deadline. */
+  async parkForm(taskId: string, deadlineMs: number): Promise<void> {
+    await this.redis.zAdd(this.key('forms'), { score: deadlineMs, value: taskId }, { condition: 'NX' });
+  }
+
+  /** Ends a form's wait (released, cancelled, timed out): true for the one caller that ended it. */
+  async claimForm(taskId: string): Promise<boolean> {
+    return (await this.redis.zRem(this.key('forms'), taskId)) === 1;
+  }
+
+  /** The forms whose deadline is before `ms`. */
+  async formsDue(ms: number): Promise<string[]> {
+    return this.redis.zRangeByScore(this.key('forms'), '-inf', ms);
   }
 
   // ------------------------------------------------------------------ inside

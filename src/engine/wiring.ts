@@ -67,6 +67,8 @@ export interface EngineHooks {
   /** The Discord side of a task that took a slot. */
   submit(rec: TaskRecord, account: Account): void;
   cancel(taskId: string): Promise<Task>;
+  /** A finished task's seed, read through this instance's own gateway. */
+  seed(taskId: string): Promise<string>;
   /** The engine's `task` event. */
   emitTask(task: Task, origin: TaskOrigin | undefined): void;
 }
@@ -185,12 +187,6 @@ export function wireEngine(
     liveRecord,
     fail,
   });
-  const reads = new TaskReads({
-    book,
-    store: opts.store,
-    clustered: !!opts.cluster,
-    onRead: (rec) => finisher.results.onRead(rec),
-  });
   const cluster = opts.cluster
     ? new ClusterSide({
         ...opts.cluster,
@@ -200,7 +196,15 @@ export function wireEngine(
         fail,
         emitTask: hooks.emitTask,
         cancel: hooks.cancel,
+        seedHere: (id) => hooks.seed(id),
+        seedTimeoutMs: opts.seedTimeoutMs ?? 30_000,
       })
     : undefined;
+  const reads = new TaskReads({
+    book,
+    store: opts.store,
+    onRead: (rec) => finisher.results.onRead(rec),
+    ...(cluster ? { cluster: cluster.work } : {}),
+  });
   return { log, care, book, scheduler, submitCtx, dispatch, finisher, reads, cluster };
 }
