@@ -10,7 +10,7 @@
 import type { Logger } from '../log.ts';
 import type { Account } from './account.ts';
 import type { TaskBook } from './book.ts';
-import { isAwaitingModal, parkedTimeoutReason } from './modal-tasks.ts';
+import { formDeadline, isAwaitingModal, parkedTimeoutReason } from './modal-tasks.ts';
 import type { SharedQueue } from './shared-queue.ts';
 import type { TaskRecord, TaskStore } from './store.ts';
 import type { Task } from './task.ts';
@@ -107,10 +107,7 @@ export class ClusterForms {
     }
   }
 
-  /** As on one instance (Scheduler.park): the account's `timeoutMinutes` from when it was made. */
   private deadline(rec: TaskRecord): { at: number; minutes: number } {
-    const account = rec.meta.accountId ? this.deps.accounts.get(rec.meta.accountId) : undefined;
-    const minutes = account?.config.timeoutMinutes ?? 10;
-    return { at: rec.meta.queuedAtMs + minutes * 60_000, minutes };
+    return formDeadline(rec, this.deps.accounts);
   }
 }

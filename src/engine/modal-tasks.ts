@@ -8,7 +8,9 @@
  * prompt live here so that an action and a release refuse exactly the same inputs.
  */
 import { type CustomIdInfo, fixParameterDashes } from '../midjourney/index.ts';
+import type { Account } from './account.ts';
 import { EngineError } from './errors.ts';
+import type { TaskRecord } from './store.ts';
 import type { Task } from './task.ts';
 
 /** The `params` key a parked task carries while it waits for its form (`true`). */
@@ -59,4 +61,17 @@ export function followUpPrompt(
 /** The fail reason of a parked task nobody released in time. */
 export function parkedTimeoutReason(minutes: number): string {
   return `the form was not submitted within ${Number(minutes.toFixed(2))} minute${minutes === 1 ? '' : 's'}`;
+}
+
+/**
+ * When a prepared task's wait for its form ends: its account's `timeoutMinutes` after it was made
+ * (10 when the account is gone), the same on one instance and in a cluster.
+ */
+export function formDeadline(
+  rec: TaskRecord,
+  accounts: ReadonlyMap<string, Account>,
+): { at: number; minutes: number } {
+  const account = rec.meta.accountId ? accounts.get(rec.meta.accountId) : undefined;
+  const minutes = account?.config.timeoutMinutes ?? 10;
+  return { at: rec.meta.queuedAtMs + minutes * 60_000, minutes };
 }

@@ -10,7 +10,7 @@ import type { TaskBook } from './book.ts';
 import { EngineError } from './errors.ts';
 import type { TaskIndex } from './matcher.ts';
 import type { EngineMetrics } from './metrics.ts';
-import { isAwaitingModal, parkedTimeoutReason } from './modal-tasks.ts';
+import { formDeadline, isAwaitingModal, parkedTimeoutReason } from './modal-tasks.ts';
 import { TaskQueue } from './queue.ts';
 import type { TaskRecord } from './store.ts';
 import { isTerminal, type Task } from './task.ts';
@@ -133,9 +133,8 @@ export class Scheduler {
    * account's `timeoutMinutes` pass (counted from when it was made) without {@link unpark}.
    */
   park(rec: TaskRecord): void {
-    const account = rec.meta.accountId ? this.deps.accounts.get(rec.meta.accountId) : undefined;
-    const minutes = account?.config.timeoutMinutes ?? 10;
-    const left = Math.max(0, rec.meta.queuedAtMs + minutes * 60_000 - Date.now());
+    const { at, minutes } = formDeadline(rec, this.deps.accounts);
+    const left = Math.max(0, at - Date.now());
     const timer = setTimeout(() => void this.deps.fail(rec, parkedTimeoutReason(minutes)), left);
     timer.unref();
     this.timers.set(rec.task.id, timer);
