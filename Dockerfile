@@ -1,5 +1,5 @@
 # midjourney-bridge: the same service `npm start` runs, in a small image.
-# Build stage compiles native dependencies (sqlite3) with the toolchain; runtime stage has none.
+# Build stage compiles native dependencies (better-sqlite3) with the toolchain; runtime stage has none.
 FROM node:22-bookworm-slim AS build
 WORKDIR /app
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*

@@ -8,7 +8,7 @@ import { startService } from '../test/helpers/service.ts';
 import { type LoadResult, load } from './lib/load.ts';
 import { fmt, type Row } from './lib/report.ts';
 
-export async function apiThroughput(seconds = 3): Promise<Row[]> {
+export async function apiThroughput(seconds = 2, roundCount = 5): Promise<Row[]> {
   const svc = await startService({ speed: 1000 });
   try {
     const id = await svc.submit('/image/imagine', { prompt: 'bench fetch' });
@@ -22,7 +22,7 @@ export async function apiThroughput(seconds = 3): Promise<Row[]> {
     // Interleaved rounds (bare, ours, bare, ours, …): both meet the same moments of a shared
     // machine; the ratio is the median of the rounds' own ratios.
     const rounds: { base: LoadResult; ours: LoadResult }[] = [];
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < roundCount; i++) {
       const base = await load(`http://127.0.0.1:${barePort}/task/fetch?taskId=${id}`, seconds);
       const ours = await load(`${svc.app.url}/task/fetch?taskId=${id}`, seconds);
       rounds.push({ base, ours });
@@ -36,7 +36,7 @@ export async function apiThroughput(seconds = 3): Promise<Row[]> {
     const all = rounds.map((r) => fmt(r.ours.rps / r.base.rps)).join(', ');
     return [
       {
-        what: '`/task/fetch` requests/s (32 connections, 2nd process, 3 interleaved rounds)',
+        what: `\`/task/fetch\` requests/s (32 connections, 2nd process, ${roundCount} interleaved rounds of ${seconds} s)`,
         figure: `${fmt(ours.rps, 0)} req/s (p99 ${fmt(ours.p99)} ms, ${errors} errors)`,
         baseline: `${fmt(base.rps, 0)} req/s bare node:http (p99 ${fmt(base.p99)} ms)`,
         ratio: `${fmt(ratio)}× (median round; rounds ${all})`,

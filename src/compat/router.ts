@@ -14,7 +14,7 @@ import { taskRoutes } from './task-routes.ts';
 
 /** What the HTTP server lends a mount for one request. */
 export interface MountContext {
-  url: URL;
+  url: { readonly pathname: string; readonly searchParams: URLSearchParams };
   /** The path without trailing slashes. */
   path: string;
   method: string;

@@ -6,13 +6,12 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import KeyvRedis from '@keyv/redis';
-import KeyvSqlite from '@keyv/sqlite';
 import Keyv from 'keyv';
 import type { Logger } from '../log.ts';
 import type { SpeedMode } from '../midjourney/account-info.ts';
 import type { TaskOrigin } from './api.ts';
 import type { ImageMeta } from './results-store.ts';
-import { SqliteWriter } from './sqlite-writer.ts';
+import { SqliteKv } from './sqlite-kv.ts';
 import { StoreFileWatch, unwritableFile } from './store-file.ts';
 import { readTaskRecord } from './stored-record.ts';
 import { type Task, withDefaults } from './task.ts';
@@ -108,31 +107,24 @@ function sqlitePath(url: string, cwd: string): string {
   return resolve(cwd, url.replace(/^sqlite:\/\//, ''));
 }
 
-function keyvFor(
-  url: string,
-  namespace: string,
-  cwd: string,
-  raw = false,
-): { kv: Keyv; ready: Promise<void> } {
+function keyvFor(url: string, namespace: string, cwd: string, raw = false): { kv: Keyv; sqlite?: SqliteKv } {
   const serializer = raw ? rawSerializer : {};
   if (url.startsWith('redis://') || url.startsWith('rediss://')) {
     return {
       kv: new Keyv({ store: new KeyvRedis(url), namespace, useKeyPrefix: false, ...serializer }),
-      ready: Promise.resolve(),
     };
   }
   const path = sqlitePath(url, cwd);
   mkdirSync(dirname(path), { recursive: true });
   const unwritable = unwritableFile(path);
   if (unwritable) throw new StoreError(`the SQLite store cannot be opened: ${unwritable}`);
-  const store = new KeyvSqlite({ uri: `sqlite://${path}`, busyTimeout: 5000 });
-  // WAL with synchronous=NORMAL: a write survives the process being killed (what a restart needs)
-  // and costs a fraction of a full fsync per state change.
-  const ready = store
-    .query('PRAGMA journal_mode=WAL')
-    .then(() => store.query('PRAGMA synchronous=NORMAL'))
-    .then(() => undefined);
-  return { kv: new Keyv({ store, namespace, ...serializer }), ready };
+  let sqlite: SqliteKv;
+  try {
+    sqlite = new SqliteKv(path, { busyTimeoutMs: 5000 });
+  } catch (err) {
+    throw new StoreError(`the SQLite store cannot be opened: ${(err as Error).message}`, { cause: err });
+  }
+  return { kv: new Keyv({ store: sqlite, namespace, ...serializer }), sqlite };
 }
 
 /** keyv's namespace of the task records (keys `task:<id>` in SQLite). */
@@ -141,17 +133,16 @@ const TASK_SPACE = 'task';
 /** The task store plus named key-value spaces for the fronts (e.g. Telegram button keys). */
 export class TaskStore {
   /**
-   * True when writes complete in the order they were given (SQLite: one writer, group commit),
-   * so a caller need not wait for one write of a task before giving the next.
+   * True when writes complete in the order they were given (SQLite: each is committed before
+   * the call returns), so a caller need not wait for one write of a task before giving the next.
    */
   readonly ordered: boolean;
   private readonly tasks: Keyv<TaskRecord>;
-  /** SQLite: the task records' writes (keyv reads them back). */
-  private readonly writer: SqliteWriter | undefined;
-  private readonly ready: Promise<void>;
+  /** SQLite: the task space's store, written directly (keyv reads the rows back). */
+  private readonly sqlite: SqliteKv | undefined;
   private readonly ttlMs: number;
-  /** The fronts' spaces, each with the set-up its connection runs first. */
-  private readonly extra = new Map<string, { kv: Keyv; ready: Promise<void> }>();
+  /** The fronts' spaces. */
+  private readonly extra = new Map<string, Keyv>();
   /** Records repaired while reading, written back once by {@link all}. */
   private readonly repaired = new Set<string>();
   /** The SQLite file as opened (none for Redis). */
@@ -161,16 +152,10 @@ export class TaskStore {
 
   constructor(private readonly opts: StoreOptions) {
     this.ttlMs = Math.round(opts.expiredDays * 24 * 3600 * 1000);
-    const { kv, ready } = keyvFor(opts.url, TASK_SPACE, opts.cwd ?? process.cwd(), true);
+    const { kv, sqlite } = keyvFor(opts.url, TASK_SPACE, opts.cwd ?? process.cwd(), true);
     this.tasks = kv as Keyv<TaskRecord>;
-    if (!/^rediss?:\/\//.test(opts.url)) {
-      this.writer = new SqliteWriter(sqlitePath(opts.url, opts.cwd ?? process.cwd()), 'keyv', {
-        busyTimeoutMs: 5000,
-        after: ready,
-        onError: (err) => opts.logger?.child({ room: 'store' }).error({ err: err.message }, 'store error'),
-      });
-    }
-    this.ordered = this.writer !== undefined;
+    this.sqlite = sqlite;
+    this.ordered = sqlite !== undefined;
     // Records written by older versions may hold values this one refuses (a `data` nested
     // thousands of levels deep): each is repaired or skipped on its own, with the reason logged.
     const plain = kv.deserialize;
@@ -182,12 +167,10 @@ export class TaskStore {
           if (problem.repaired && problem.id) this.repaired.add(problem.id);
         })) as typeof plain;
     }
-    const writer = this.writer;
-    this.ready = (writer ? ready.then(() => writer.ready()) : ready).catch(() => undefined);
     if (!/^rediss?:\/\//.test(opts.url)) {
       const watch = new StoreFileWatch(sqlitePath(opts.url, opts.cwd ?? process.cwd()));
       this.watch = watch;
-      void this.ready.then(() => watch.arm());
+      watch.arm();
       // Noticed even while nothing is written, so the log says when it happened.
       this.watchTimer = setInterval(() => this.fileProblem(), 2000);
       this.watchTimer.unref();
@@ -214,14 +197,13 @@ export class TaskStore {
 
   /** Writes a record given as its JSON (`{"task":…,"meta":…}`), made once by the engine. */
   async saveJson(id: string, json: string): Promise<void> {
-    await this.ready;
     const problem = this.fileProblem();
     if (problem) throw new StoreError(`could not save task ${id}: ${problem}`);
     try {
-      if (this.writer) {
+      if (this.sqlite) {
         // keyv's own envelope (see rawSerializer), so keyv reads it back as if it had written it.
         const expires = this.ttlMs === 0 ? null : Date.now() + this.ttlMs;
-        await this.writer.write(`${TASK_SPACE}:${id}`, `{"v":2,"value":${json},"expires":${expires}}`);
+        this.sqlite.write(`${TASK_SPACE}:${id}`, `{"v":2,"value":${json},"expires":${expires}}`);
         return;
       }
       const ok = await this.tasks.set(id, new RawJson(json) as unknown as TaskRecord, this.ttlMs);
@@ -244,7 +226,6 @@ export class TaskStore {
 
   /** Every stored record (used once at start-up for restart recovery and listing). */
   async all(): Promise<TaskRecord[]> {
-    await this.ready;
     const out: TaskRecord[] = [];
     if (!this.tasks.iterator) return out;
     try {
@@ -268,33 +249,27 @@ export class TaskStore {
     get(k: string): Promise<V | undefined>;
     set(k: string, v: V, ttlMs?: number): Promise<void>;
   } {
-    let space = this.extra.get(namespace);
-    if (!space) {
-      const made = keyvFor(this.opts.url, namespace, this.opts.cwd ?? process.cwd());
-      space = { kv: made.kv, ready: made.ready.catch(() => undefined) };
-      this.extra.set(namespace, space);
+    let kv = this.extra.get(namespace);
+    if (!kv) {
+      kv = keyvFor(this.opts.url, namespace, this.opts.cwd ?? process.cwd()).kv;
+      this.extra.set(namespace, kv);
     }
-    const { kv, ready } = space;
+    const space = kv;
     return {
-      get: async (k) => {
-        await ready;
-        return ((await kv.get(k)) as V | undefined) ?? undefined;
-      },
+      get: async (k) => ((await space.get(k)) as V | undefined) ?? undefined,
       set: async (k, v, ttlMs) => {
-        await ready;
         const problem = this.fileProblem();
         if (problem) throw new StoreError(`could not save ${namespace} ${k}: ${problem}`);
-        await kv.set(k, v, ttlMs ?? this.ttlMs);
+        await space.set(k, v, ttlMs ?? this.ttlMs);
       },
     };
   }
 
   async close(): Promise<void> {
     if (this.watchTimer) clearInterval(this.watchTimer);
-    // A connection still running its set-up would answer it on a closed handle.
-    const spaces = [...this.extra.values()];
-    await Promise.all([this.ready, ...spaces.map((x) => x.ready)]);
-    await this.writer?.close();
-    await Promise.allSettled([this.tasks.disconnect(), ...spaces.map((x) => x.kv.disconnect())]);
+    await Promise.allSettled([
+      this.tasks.disconnect(),
+      ...[...this.extra.values()].map((kv) => kv.disconnect()),
+    ]);
   }
 }

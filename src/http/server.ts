@@ -15,6 +15,7 @@ import type { Logger } from '../log.ts';
 import { jsonBody } from './body.ts';
 import { onClientError } from './client-error.ts';
 import { ClientAbortedError, cleanText, HttpError } from './errors.ts';
+import { FetchAnswers } from './fetch-answers.ts';
 import { IMAGE_FILE_PREFIX, serveImageFile } from './image-files.ts';
 import { compatBodyBounds, seedBodyBounds } from './limits.ts';
 import {
@@ -26,7 +27,7 @@ import {
   taskIdBody,
   ValidationError,
 } from './schemas.ts';
-import { requestTarget } from './target.ts';
+import { requestTarget, type Target } from './target.ts';
 
 export interface ApiServerOptions {
   engine: EngineApi;
@@ -56,7 +57,7 @@ export interface Mount {
 }
 
 export interface MountContext {
-  url: URL;
+  url: Target;
   path: string;
   method: string;
   readJson(): Promise<{ ok: true; value: unknown } | { ok: false; status: number; message: string }>;
@@ -75,9 +76,9 @@ export interface ApiServer {
 
 type Handler = (ctx: {
   req: IncomingMessage;
-  url: URL;
+  url: Target;
   body: () => Promise<unknown>;
-}) => Promise<{ status?: number; body: unknown; raw?: string }>;
+}) => Promise<{ status?: number; body: unknown; raw?: string | Buffer }>;
 
 function sendJson(
   res: ServerResponse,
@@ -101,7 +102,7 @@ function sendJson(
 function sendText(res: ServerResponse, status: number, text: string | Buffer): void {
   res.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
+    'content-length': typeof text === 'string' ? Buffer.byteLength(text) : text.length,
   });
   res.end(text);
 }
@@ -184,6 +185,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     },
   };
 
+  const answers = new FetchAnswers();
   async function fetchTask(id: string | null | undefined) {
     if (!id) throw new HttpError(400, 'taskId is required');
     if (!/^\d{1,30}$/.test(id)) throw new HttpError(400, 'taskId must be a task id (digits)');
@@ -192,7 +194,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       const json = await engine.getJson(id);
       if (json === undefined)
         return { status: 404, body: { code: 404, msg: `task ${id} not found`, data: null } };
-      return { body: null, raw: `{"code":0,"msg":"success","data":${json}}` };
+      return { body: null, raw: answers.answer(id, json) };
     }
     const task = await engine.get(id);
     if (!task) return { status: 404, body: { code: 404, msg: `task ${id} not found`, data: null } };
@@ -261,7 +263,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   function mountContext(
     req: IncomingMessage,
     res: ServerResponse,
-    url: URL,
+    url: Target,
     path: string,
     method: string,
   ): MountContext {

@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import KeyvSqlite from '@keyv/sqlite';
+import Database from 'better-sqlite3';
 import { newTaskId } from '../../src/engine/ids.ts';
 import { type TaskRecord, TaskStore } from '../../src/engine/store.ts';
 import { blankTask, type Task } from '../../src/engine/task.ts';
@@ -53,16 +53,20 @@ test('a store written by an older version with a 2,000-deep data starts, repairs
   await old.save(record(pendingDeep, 2, 'PENDING', nested(2000)));
   await old.save(record(fine, 4, 'FINISHED', { order: 42 }));
   await old.close();
-  const raw = new KeyvSqlite({ uri: `sqlite://${file}` });
+  // Rows put in keyv's table by hand, as keyv's SQLite store lays them out.
+  const raw = new Database(file);
+  const put = raw.prepare(
+    'INSERT INTO keyv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value',
+  );
   // Deeper than keyv's own reader can take back (written by hand: keyv's writer cannot either).
   const row = JSON.stringify({
     value: record(veryDeep, 3, 'FAILED', '__DEEP__'),
     expires: Date.now() + 3_600_000,
   });
-  await raw.set(`task:${veryDeep}`, row.replace('"__DEEP__"', `${'{"a":'.repeat(6000)}1${'}'.repeat(6000)}`));
+  put.run(`task:${veryDeep}`, row.replace('"__DEEP__"', `${'{"a":'.repeat(6000)}1${'}'.repeat(6000)}`));
   // And one row that is not a record at all.
-  await raw.set('task:1700000000000000001', '{"value": {"task": ');
-  await raw.disconnect();
+  put.run('task:1700000000000000001', '{"value": {"task": ');
+  raw.close();
 
   let svc: ChildService | undefined;
   after(async () => {

@@ -65,8 +65,14 @@ export async function startRedis(): Promise<RedisProc> {
     ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
+  // Not installed: a clear failure of this start, not an unhandled 'error' event.
+  const spawnFailed = new Promise<Error>((resolve) => child.once('error', resolve));
   const proc = track(child);
-  for (let i = 0; i < 200 && !(await portOpen(port)); i++) await new Promise((r) => setTimeout(r, 25));
+  for (let i = 0; i < 200 && !(await portOpen(port)); i++) {
+    const failed = await Promise.race([spawnFailed, new Promise<null>((r) => setTimeout(() => r(null), 25))]);
+    if (failed)
+      throw new Error(`redis-server could not be started: ${failed.message} (apt-get install redis-server)`);
+  }
   return { ...proc, url: `redis://127.0.0.1:${port}/0` };
 }
 
