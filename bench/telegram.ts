@@ -33,7 +33,11 @@ const UNPACED: Partial<TelegramTiming> = {
   pacing: { globalPerSecond: 100_000, privateIntervalMs: 0, groupIntervalMs: 0 },
 };
 
-async function run(chats: number, timing: Partial<TelegramTiming> | undefined): Promise<Outcome> {
+async function run(
+  chats: number,
+  timing: Partial<TelegramTiming> | undefined,
+  spreadMs: number,
+): Promise<Outcome> {
   const tg = await startFakeTelegram({
     flood: { perChat: 1, windowMs: 1000, global: 30, globalWindowMs: 1000, retryAfterS: 5 },
   });
@@ -64,7 +68,15 @@ async function run(chats: number, timing: Partial<TelegramTiming> | undefined): 
   const users = Array.from({ length: chats }, (_, i) => tg.user(50_000 + i));
   const prompt = (id: number) => `bench chat ${id} lighthouse`;
   const started = Date.now();
-  for (const u of users) tg.sendText({ from: u, text: prompt(u.id) });
+  // The prompts come in over `spreadMs` (a job runs ~20 s, so with 10 s every chat's job is
+  // running at once from the last prompt on), or all in the same moment with 0.
+  void (async () => {
+    for (const [i, u] of users.entries()) {
+      const at = started + (spreadMs * i) / users.length;
+      if (at > Date.now()) await new Promise((r) => setTimeout(r, at - Date.now()));
+      tg.sendText({ from: u, text: prompt(u.id) });
+    }
+  })();
   const arrived = new Map<number, number>();
   const deadline = Date.now() + 180_000;
   while (arrived.size < chats && Date.now() < deadline) {
@@ -88,6 +100,15 @@ async function run(chats: number, timing: Partial<TelegramTiming> | undefined): 
     return at !== undefined && done !== undefined ? [at - done] : [];
   });
   const counted = tg.calls.filter((c) => c.method !== 'getUpdates');
+  if (process.env.BENCH_DEBUG) {
+    const done = [...finishedAt.values()].sort((a, b) => a - b);
+    const first = done[0] ?? 0;
+    const byMethod = new Map<string, number>();
+    for (const c of counted) if (c.at >= first) byMethod.set(c.method, (byMethod.get(c.method) ?? 0) + 1);
+    process.stderr.write(
+      `FINISHED spread ${((done.at(-1) ?? 0) - first) / 1000} s; delays p50 ${percentile(finalDelays, 50)} p90 ${percentile(finalDelays, 90)} max ${Math.max(...finalDelays)}; calls after the first FINISHED: ${JSON.stringify(Object.fromEntries(byMethod))}\n`,
+    );
+  }
   const outcome: Outcome = {
     limited: counted.filter((c) => c.errorCode === 429).length,
     calls: counted.length,
@@ -102,18 +123,27 @@ async function run(chats: number, timing: Partial<TelegramTiming> | undefined): 
 }
 
 export async function telegramChats(chats = 100): Promise<Row[]> {
-  const paced = await run(chats, undefined);
-  const naive = await run(chats, UNPACED);
+  const SPREAD_MS = 10_000;
+  const paced = await run(chats, undefined, SPREAD_MS);
+  const naive = await run(chats, UNPACED, SPREAD_MS);
+  // Every prompt in the same second: the finals then come within a second too, and 100 of them
+  // under Telegram's 30 calls/s take over 3 s whatever the order; printed beside the row.
+  const burst = await run(chats, undefined, 0);
   const describe = (o: Outcome) =>
     `${o.limited} × 429, ${o.delivered}/${chats} finals, ${o.calls} calls, final p99 ${fmt(percentile(o.finalDelays, 99) / 1000, 1)} s`;
   return [
     {
-      what: `Telegram: ${chats} chats with a running job each (fake Bot API at 1/s per chat, 30/s overall)`,
-      figure: describe(paced),
+      what: `Telegram: ${chats} chats with a running job each, prompts over ${SPREAD_MS / 1000} s (fake Bot API at 1/s per chat, 30/s overall)`,
+      figure: `${describe(paced)}; all prompts in one second: ${describe(burst)}`,
       baseline: `unpaced: ${describe(naive)}`,
       ratio: `${paced.limited} vs ${naive.limited} 429s`,
       target: '0 Telegram 429s, every final delivered, FINISHED → photo p99 ≤ 2 s',
-      met: paced.limited === 0 && paced.delivered === chats && percentile(paced.finalDelays, 99) <= 2000,
+      met:
+        paced.limited === 0 &&
+        burst.limited === 0 &&
+        paced.delivered === chats &&
+        burst.delivered === chats &&
+        percentile(paced.finalDelays, 99) <= 2000,
     },
   ];
 }

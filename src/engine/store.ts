@@ -203,7 +203,7 @@ export class TaskStore {
       if (this.sqlite) {
         // keyv's own envelope (see rawSerializer), so keyv reads it back as if it had written it.
         const expires = this.ttlMs === 0 ? null : Date.now() + this.ttlMs;
-        this.sqlite.write(`${TASK_SPACE}:${id}`, `{"v":2,"value":${json},"expires":${expires}}`);
+        await this.sqlite.write(`${TASK_SPACE}:${id}`, `{"v":2,"value":${json},"expires":${expires}}`);
         return;
       }
       const ok = await this.tasks.set(id, new RawJson(json) as unknown as TaskRecord, this.ttlMs);
