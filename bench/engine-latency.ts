@@ -119,7 +119,23 @@ export async function engineLatency(jobs = 200): Promise<Row[]> {
     }
     if (fin && floor !== undefined) detect.push(fin.at - floor);
   }
-  const arrivals = await sandbox.arrivals();
+  // Each process's clock is its start's wall time plus its monotonic clock: a wall-clock step
+  // between the two starts (NTP) would show as latency. The sandbox's clock is read against ours
+  // (the midpoint of the fastest of a few round trips) and its arrival times moved onto ours.
+  let offset = 0;
+  let bestTrip = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < 20; i++) {
+    const sent = now();
+    const theirs = await sandbox.ask<number>('clock');
+    const back = now();
+    if (back - sent < bestTrip) {
+      bestTrip = back - sent;
+      offset = theirs - (sent + back) / 2;
+    }
+  }
+  const arrivals = Object.fromEntries(
+    Object.entries(await sandbox.arrivals()).map(([k, at]) => [k, at - offset]),
+  );
   const submitted = startedAt
     .map((s) => (arrivals[s.nonce] === undefined ? undefined : (arrivals[s.nonce] as number) - s.at))
     .filter((v): v is number => v !== undefined);

@@ -11,7 +11,7 @@ export interface SandboxProcess {
   proxy: { server: string; cdn: string; gateway: string; upload: string; inpaint: string };
   accounts: SandboxAccount[];
   pid: number;
-  ask<T>(command: 'rss' | 'stats' | 'arrivals'): Promise<T>;
+  ask<T>(command: 'rss' | 'stats' | 'arrivals' | 'clock'): Promise<T>;
   arrivals(): Promise<Record<string, number>>;
   close(): Promise<void>;
 }

@@ -1,7 +1,7 @@
 /**
  * The sandbox alone in a process, for tests that measure it: prints one JSON line with its
  * `proxy` and `accounts`, then answers `rss` (after a full garbage collection when run with
- * --expose-gc), `stats` and `arrivals` (when each interaction came, by nonce) commands on stdin,
+ * --expose-gc), `stats`, `arrivals` (when each interaction came, by nonce) and `clock` commands on stdin,
  * one JSON line each; `exit` closes it.
  */
 import { createInterface } from 'node:readline';
@@ -29,6 +29,8 @@ createInterface({ input: process.stdin }).on('line', (line) => {
     gc?.();
     gc?.();
     process.stdout.write(`${JSON.stringify(process.memoryUsage())}\n`);
+  } else if (line === 'clock') {
+    process.stdout.write(`${JSON.stringify(performance.timeOrigin + performance.now())}\n`);
   } else if (line === 'arrivals') {
     process.stdout.write(`${JSON.stringify(arrivals)}\n`);
   } else if (line === 'stats') {
