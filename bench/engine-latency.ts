@@ -158,7 +158,7 @@ export async function engineLatency(jobs = 200): Promise<Row[]> {
       what: `engine overhead: imagine() → interaction at Discord (${jobs} jobs after ${warmup} warm-up jobs)`,
       figure: `p50 ${fmt(percentile(submitted, 50))} ms, p99 ${fmt(percentile(submitted, 99))} ms`,
       baseline: `raw POST /interactions p50 ${fmt(percentile(raw, 50))} ms, p99 ${fmt(percentile(raw, 99))} ms`,
-      ratio: `+${fmt(overhead99)} ms at p99`,
+      ratio: `${overhead99 >= 0 ? '+' : ''}${fmt(overhead99)} ms at p99`,
       target: 'overhead p99 < 5 ms',
       met: overhead99 < 5,
     },

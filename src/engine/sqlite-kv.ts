@@ -106,6 +106,9 @@ class Connection {
     };
     this.helper = new Worker(HELPER, {
       eval: true,
+      // It holds a few statements and, at times, one value on its way: a small young generation
+      // keeps its memory small (the default reserves as much as the main thread's).
+      resourceLimits: { maxYoungGenerationSizeMb: 4 },
       workerData: {
         module: createRequire(import.meta.url).resolve('better-sqlite3'),
         path,
