@@ -133,8 +133,9 @@ const TASK_SPACE = 'task';
 /** The task store plus named key-value spaces for the fronts (e.g. Telegram button keys). */
 export class TaskStore {
   /**
-   * True when writes complete in the order they were given (SQLite: each is committed before
-   * the call returns), so a caller need not wait for one write of a task before giving the next.
+   * True when writes complete in the order they were given (SQLite: committed before the call
+   * returns, or by the store's helper thread in turn), so a caller need not wait for one write of
+   * a task before giving the next.
    */
   readonly ordered: boolean;
   private readonly tasks: Keyv<TaskRecord>;
