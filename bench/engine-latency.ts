@@ -143,16 +143,6 @@ export async function engineLatency(jobs = 200): Promise<Row[]> {
   await app.close();
   await sandbox.close();
   const overhead99 = percentile(submitted, 99) - percentile(raw, 99);
-  if (process.env.BENCH_DEBUG) {
-    const worst = (xs: number[]) =>
-      xs
-        .map((v, i) => [i, v] as const)
-        .sort((a, b) => b[1] - a[1])
-        .slice(0, 6)
-        .map(([i, v]) => `#${i} ${fmt(v)}`)
-        .join(', ');
-    process.stderr.write(`worst submitted: ${worst(submitted)}\nworst raw: ${worst(raw)}\n`);
-  }
   return [
     {
       what: `engine overhead: imagine() → interaction at Discord (${jobs} jobs after ${warmup} warm-up jobs)`,

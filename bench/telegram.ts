@@ -100,15 +100,6 @@ async function run(
     return at !== undefined && done !== undefined ? [at - done] : [];
   });
   const counted = tg.calls.filter((c) => c.method !== 'getUpdates');
-  if (process.env.BENCH_DEBUG) {
-    const done = [...finishedAt.values()].sort((a, b) => a - b);
-    const first = done[0] ?? 0;
-    const byMethod = new Map<string, number>();
-    for (const c of counted) if (c.at >= first) byMethod.set(c.method, (byMethod.get(c.method) ?? 0) + 1);
-    process.stderr.write(
-      `FINISHED spread ${((done.at(-1) ?? 0) - first) / 1000} s; delays p50 ${percentile(finalDelays, 50)} p90 ${percentile(finalDelays, 90)} max ${Math.max(...finalDelays)}; calls after the first FINISHED: ${JSON.stringify(Object.fromEntries(byMethod))}\n`,
-    );
-  }
   const outcome: Outcome = {
     limited: counted.filter((c) => c.errorCode === 429).length,
     calls: counted.length,

@@ -42,19 +42,10 @@ export async function startChild(opts: ChildOptions = {}): Promise<ChildService>
       settings: { interactionIntervalMs: 0, ...opts.settings },
     }),
   );
-  const proc = spawn(
-    process.execPath,
-    [
-      ...(process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []),
-      '--import',
-      'tsx',
-      'src/main.ts',
-    ],
-    {
-      env: { ...process.env, MJB_CONFIG: configFile, LOG_LEVEL: 'debug', ...opts.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    env: { ...process.env, MJB_CONFIG: configFile, LOG_LEVEL: 'debug', ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const lines: Array<Record<string, unknown>> = [];
   let pending = '';
   proc.stdout?.setEncoding('utf8');
@@ -74,7 +65,6 @@ export async function startChild(opts: ChildOptions = {}): Promise<ChildService>
   proc.stderr?.setEncoding('utf8');
   proc.stderr?.on('data', (c: string) => {
     stderr += c;
-    if (process.env.CHILD_STDERR) process.stderr.write(c);
   });
   let exit: number | string | null = null;
   const exited = new Promise<void>((resolve) =>
